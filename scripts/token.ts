@@ -1,0 +1,51 @@
+/**
+ * Prints a signed development token for a user of the agents file:
+ *   npm run token -- --user <sub|agentId> [--expires 1h]
+ * Signs with the first AUTH_JWT_SECRET when one is configured (so the server really verifies it),
+ * otherwise with a fixed development secret (the development fallback accepts any token).
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SignJWT } from 'jose';
+import { validateEnvironment } from '../src/config/app-config';
+import { loadAgentsFile } from '../src/auth/directory/agents-file';
+
+const DEV_SECRET = 'signalgate-development-secret-not-for-production';
+
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const { values } = parseArgs({
+    options: { user: { type: 'string' }, expires: { type: 'string', default: '1h' } },
+  });
+  if (!values.user) throw new Error('usage: npm run token -- --user <userId|agentId> [--expires 1h]');
+  const config = validateEnvironment(process.env);
+  if (config.isProduction) throw new Error('refusing to mint tokens with NODE_ENV=production');
+
+  let sub = values.user;
+  if (config.agentsFile) {
+    const snapshot = loadAgentsFile(config.agentsFile);
+    const user = snapshot.users.find(
+      (u: { userId: string; agentId: string | null }) =>
+        u.userId === values.user || u.agentId === values.user,
+    );
+    if (!user) throw new Error(`no user "${values.user}" in ${config.agentsFile}`);
+    sub = user.userId;
+    process.stderr.write(
+      `user ${user.userId} (${user.role}${user.agentId ? `, agentId ${user.agentId}` : ''})\n`,
+    );
+  }
+
+  const secret = config.auth.jwtSecrets[0] ?? DEV_SECRET;
+  let jwt = new SignJWT({ sub, role: 'authenticated' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime(values.expires!);
+  if (config.auth.audience) jwt = jwt.setAudience(config.auth.audience);
+  if (config.auth.issuer) jwt = jwt.setIssuer(config.auth.issuer);
+  process.stdout.write(`${await jwt.sign(new TextEncoder().encode(secret))}\n`);
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`token: ${error.message}\n`);
+  process.exit(1);
+});

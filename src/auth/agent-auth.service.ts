@@ -1,0 +1,203 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
+import { DomainError } from '../common/errors/domain-error';
+import { ErrorCode } from '../common/errors/error-code';
+import type { SecurityActor, SecurityEventType, SecuritySource } from '../common/security/security-event';
+import { SecurityEventBus } from '../common/security/security-event-bus';
+import type { AgentIdentity, HandshakeIdentity } from '../common/socket/socket-data';
+import { CredentialVerifier } from './credential-verifier.service';
+import { AgentDirectory } from './directory/agent-directory.service';
+import type { DirectoryUser, Organization, Role } from './directory/directory.types';
+import type { VerifiedClaims } from './token/token-verifier.types';
+
+export interface LoginRequest {
+  agentId: string;
+  token?: string;
+  /** The identity a valid handshake token established, used when `token` is omitted. */
+  handshake?: HandshakeIdentity;
+  /** The socket's current session: a login on an authenticated socket is a refresh. */
+  current?: AgentIdentity;
+}
+
+export interface LoginResult {
+  identity: AgentIdentity;
+  user: DirectoryUser;
+  organization: Organization;
+  refreshed: boolean;
+}
+
+/** A user authenticated over HTTP by a Bearer token (admin routes, ticket exchange). */
+export interface HttpIdentity {
+  userId: string;
+  agentId: string | null;
+  orgId: string | null;
+  role: Role;
+  claims: VerifiedClaims;
+  method: string;
+}
+
+export type SessionRefusal =
+  typeof ErrorCode.AuthExpired | typeof ErrorCode.AuthRevoked | typeof ErrorCode.AuthAgentDisabled;
+
+/**
+ * The rules of agent authentication (DESIGN §3), free of transport types: guards and the gateway
+ * ask, this service decides and publishes each decision on the security-event bus.
+ */
+@Injectable()
+export class AgentAuthService {
+  constructor(
+    private readonly credentials: CredentialVerifier,
+    private readonly directory: AgentDirectory,
+    private readonly bus: SecurityEventBus,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** `agent:login`: verify → directory by `sub` → claimed agentId must match → active → not revoked. */
+  async login(request: LoginRequest, source: SecuritySource, nowMs = Date.now()): Promise<LoginResult> {
+    const target = 'agent:login';
+    const refreshing = request.current !== undefined;
+    const type: SecurityEventType = refreshing ? 'auth.refresh' : 'auth.login';
+    const fail = (code: ErrorCode, reason: string, actor?: SecurityActor, orgId?: string): never => {
+      this.bus.publish({ type, outcome: 'failure', reason, code, actor, orgId, source, target });
+      throw new DomainError(code);
+    };
+
+    let claims: VerifiedClaims;
+    let method: string;
+    let user: DirectoryUser | undefined;
+
+    if (request.token === undefined && request.handshake) {
+      ({ method } = request.handshake);
+      claims = {
+        sub: request.handshake.userId,
+        exp: request.handshake.exp,
+        iat: request.handshake.iat,
+        raw: {},
+      };
+      user = this.directory.findByUserId(claims.sub);
+    } else {
+      const verification = await this.credentials.verify(request.token);
+      if (!verification.ok) return fail(verification.code, verification.reason, { agentId: request.agentId });
+      claims = verification.claims;
+      method = verification.source;
+      // Development fallback: the token is not verified, so the claimed agentId is what is trusted.
+      user =
+        method === 'dev_bypass'
+          ? this.directory.findByAgentId(request.agentId)
+          : this.directory.findByUserId(claims.sub);
+    }
+
+    if (!user) return fail(ErrorCode.AuthProfileNotFound, 'profile_not_found', { userId: claims.sub });
+    const actor: SecurityActor = { userId: user.userId, agentId: user.agentId ?? undefined, role: user.role };
+    const orgId = user.orgId ?? undefined;
+    if (user.agentId !== request.agentId || !user.orgId) {
+      return fail(ErrorCode.AuthAgentMismatch, 'agent_mismatch', actor, orgId);
+    }
+    if (request.current && request.current.agentId !== user.agentId) {
+      return fail(ErrorCode.AuthAgentMismatch, 'socket_bound_to_other_agent', actor, orgId);
+    }
+    if (!user.active) return fail(ErrorCode.AuthAgentDisabled, 'agent_disabled', actor, orgId);
+    if (this.isRevoked(user.agentId, claims.iat))
+      return fail(ErrorCode.AuthRevoked, 'session_revoked', actor, orgId);
+    if (this.isExpired(claims.exp, nowMs)) return fail(ErrorCode.AuthExpired, 'expired', actor, orgId);
+    const organization = this.directory.getOrganization(user.orgId);
+    if (!organization) return fail(ErrorCode.AuthProfileNotFound, 'organization_not_found', actor, orgId);
+
+    const identity: AgentIdentity = {
+      userId: user.userId,
+      agentId: user.agentId,
+      orgId: user.orgId,
+      role: user.role,
+      exp: claims.exp,
+      iat: claims.iat,
+      sessionId: request.current?.sessionId ?? randomUUID(),
+      method,
+    };
+    this.bus.publish({ type, outcome: 'success', method, actor, orgId, source, target });
+    if (method === 'dev_bypass') {
+      this.bus.publish({
+        type: 'auth.dev_bypass',
+        outcome: 'success',
+        reason: 'no_key_source',
+        method,
+        actor,
+        orgId,
+        source,
+        target,
+      });
+    }
+    return { identity, user, organization, refreshed: refreshing };
+  }
+
+  /** Whether a live session may still act (checked by the guards on every agent event). */
+  sessionRefusal(identity: AgentIdentity, nowMs = Date.now()): SessionRefusal | null {
+    if (this.isExpired(identity.exp, nowMs)) return ErrorCode.AuthExpired;
+    if (this.isRevoked(identity.agentId, identity.iat)) return ErrorCode.AuthRevoked;
+    const user = this.directory.findByUserId(identity.userId);
+    if (!user || !user.active) return ErrorCode.AuthAgentDisabled;
+    return null;
+  }
+
+  /** Bearer authentication for HTTP routes: the same verifier, the role from the directory. */
+  async authenticateBearer(
+    token: string | undefined,
+    source: SecuritySource,
+    target: string,
+  ): Promise<HttpIdentity> {
+    const fail = (code: ErrorCode, reason: string, actor?: SecurityActor, orgId?: string): never => {
+      this.bus.publish({
+        type: 'auth.required',
+        outcome: 'failure',
+        reason,
+        code,
+        actor,
+        orgId,
+        source,
+        target,
+      });
+      throw new DomainError(code);
+    };
+    if (!token) return fail(ErrorCode.AuthRequired, 'missing_token');
+    const verification = await this.credentials.verify(token);
+    if (!verification.ok) {
+      if (verification.code === ErrorCode.ServiceUnavailable) {
+        throw new DomainError(ErrorCode.ServiceUnavailable, 'Token keys are unavailable. Please retry.');
+      }
+      return fail(verification.code, verification.reason);
+    }
+    const { claims, source: method } = verification;
+    const user = this.directory.findByUserId(claims.sub);
+    if (!user) return fail(ErrorCode.AuthInvalidToken, 'profile_not_found', { userId: claims.sub });
+    const actor: SecurityActor = { userId: user.userId, agentId: user.agentId ?? undefined, role: user.role };
+    const orgId = user.orgId ?? undefined;
+    if (!user.active) return fail(ErrorCode.AuthAgentDisabled, 'agent_disabled', actor, orgId);
+    if (user.agentId && this.isRevoked(user.agentId, claims.iat)) {
+      return fail(ErrorCode.AuthRevoked, 'session_revoked', actor, orgId);
+    }
+    if (method === 'dev_bypass') {
+      this.bus.publish({
+        type: 'auth.dev_bypass',
+        outcome: 'success',
+        reason: 'no_key_source',
+        method,
+        actor,
+        orgId,
+        source,
+        target,
+      });
+    }
+    return { userId: user.userId, agentId: user.agentId, orgId: user.orgId, role: user.role, claims, method };
+  }
+
+  /** Expired means now > exp + tolerance (DESIGN §3), at verification and on live sockets alike. */
+  isExpired(expSeconds: number, nowMs: number): boolean {
+    return nowMs / 1000 > expSeconds + this.config.auth.clockToleranceS;
+  }
+
+  /** A revocation refuses every token whose `iat` is not strictly later than it (whole seconds). */
+  private isRevoked(agentId: string, iat: number): boolean {
+    const revokedAt = this.directory.revokedAt(agentId);
+    return revokedAt !== undefined && Math.floor(iat) <= revokedAt;
+  }
+}

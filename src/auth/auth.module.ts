@@ -1,0 +1,43 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { AgentAuthService } from './agent-auth.service';
+import { AuthBootWarnings } from './auth-boot-warnings.service';
+import { AuthController } from './auth.controller';
+import { CredentialVerifier } from './credential-verifier.service';
+import { AgentDirectory } from './directory/agent-directory.service';
+import { DirectoryStore } from './directory/directory.store';
+import { KyselyDirectoryStore } from './directory/kysely-directory.store';
+import { AdminAuthGuard } from './guards/admin-auth.guard';
+import { CallPartyGuard } from './guards/call-party.guard';
+import { WsAgentAuthGuard } from './guards/ws-agent-auth.guard';
+import { HandshakeAuthenticator } from './handshake-authenticator.service';
+import { TicketService } from './tickets/ticket.service';
+import { TokenVerifier } from './token/token-verifier.service';
+
+/** Identity: token verification, the agent directory, access guards and tickets (DESIGN §3). */
+@Module({
+  imports: [JwtModule.register({})],
+  controllers: [AuthController],
+  providers: [
+    { provide: DirectoryStore, useClass: KyselyDirectoryStore },
+    AgentDirectory,
+    TokenVerifier,
+    TicketService,
+    CredentialVerifier,
+    AgentAuthService,
+    HandshakeAuthenticator,
+    WsAgentAuthGuard,
+    CallPartyGuard,
+    AdminAuthGuard,
+    AuthBootWarnings,
+  ],
+  exports: [
+    AgentAuthService,
+    AgentDirectory,
+    HandshakeAuthenticator,
+    WsAgentAuthGuard,
+    CallPartyGuard,
+    AdminAuthGuard,
+  ],
+})
+export class AuthModule {}

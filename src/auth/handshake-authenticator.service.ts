@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { DEFAULT_MESSAGES } from '../common/errors/error-code';
+import { SecurityEventBus } from '../common/security/security-event-bus';
+import type { SocketData } from '../common/socket/socket-data';
+import { socketSource } from '../common/socket/socket-source';
+import { CredentialVerifier } from './credential-verifier.service';
+
+export type SocketMiddleware = (socket: Socket, next: (error?: Error) => void) => void;
+
+/** The error Socket.IO delivers as `connect_error` (PROTOCOL §1). */
+export class HandshakeRefusedError extends Error {
+  constructor(readonly data: { code: string; message: string }) {
+    super('unauthorized');
+  }
+}
+
+/**
+ * Authenticates the Socket.IO handshake. Nest guards never run for connections, so this is a
+ * Socket.IO middleware: a token, when present (`Authorization: Bearer`, else `?token=`, else
+ * `auth.token`), must be valid or the connection is refused; when absent the socket is anonymous.
+ * A valid token only identifies the user: agent authority begins with `agent:login`.
+ */
+@Injectable()
+export class HandshakeAuthenticator {
+  constructor(
+    private readonly credentials: CredentialVerifier,
+    private readonly bus: SecurityEventBus,
+  ) {}
+
+  middleware(): SocketMiddleware {
+    return (socket, next) => {
+      this.authenticate(socket).then(
+        () => next(),
+        (error: Error) => next(error),
+      );
+    };
+  }
+
+  async authenticate(socket: Socket): Promise<void> {
+    const token = handshakeToken(socket);
+    if (token === undefined) return;
+    const verification = await this.credentials.verify(token);
+    const source = socketSource(socket);
+    if (!verification.ok) {
+      this.bus.publish({
+        type: 'auth.handshake',
+        outcome: 'failure',
+        reason: verification.reason,
+        code: verification.code,
+        source,
+        target: 'connection',
+      });
+      const { code } = verification;
+      throw new HandshakeRefusedError({ code, message: DEFAULT_MESSAGES[code] });
+    }
+    const { claims, source: method } = verification;
+    (socket.data as SocketData).handshake = { userId: claims.sub, exp: claims.exp, iat: claims.iat, method };
+    this.bus.publish({
+      type: 'auth.handshake',
+      outcome: 'success',
+      method,
+      actor: { userId: claims.sub },
+      source,
+      target: 'connection',
+    });
+  }
+}
+
+function handshakeToken(socket: Socket): string | undefined {
+  const header = socket.handshake.headers.authorization;
+  if (typeof header === 'string' && header.length > 0) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1] : header;
+  }
+  const query = socket.handshake.query.token;
+  if (typeof query === 'string' && query.length > 0) return query;
+  const auth = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+  if (auth !== undefined && auth !== null && auth !== '') return String(auth);
+  return undefined;
+}

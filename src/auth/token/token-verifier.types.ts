@@ -1,0 +1,31 @@
+import { ErrorCode } from '../../common/errors/error-code';
+
+/** Claims signalgate relies on after verification. */
+export interface VerifiedClaims {
+  sub: string;
+  /** epoch seconds */
+  exp: number;
+  /** epoch seconds; used for revocation checks (0 when the token had none). */
+  iat: number;
+  /** Every claim of the token, for logging-free inspection (never authorise on user_metadata). */
+  raw: Readonly<Record<string, unknown>>;
+}
+
+/** Which key source verified the token (metrics label `method`). */
+export type TokenSource = 'hs256' | 'jwks' | 'jwks_file' | 'ticket' | 'dev_bypass';
+
+export type TokenVerification =
+  | { ok: true; claims: VerifiedClaims; source: TokenSource }
+  | {
+      ok: false;
+      /** AUTH_INVALID_TOKEN / AUTH_EXPIRED for the client's fault; SERVICE_UNAVAILABLE when a key source is unreachable. */
+      code:
+        | typeof ErrorCode.AuthInvalidToken
+        | typeof ErrorCode.AuthExpired
+        | typeof ErrorCode.ServiceUnavailable;
+      /** snake_case reason for the audit record: malformed, oversized, bad_signature, expired, not_yet_valid, wrong_issuer, wrong_audience, missing_sub, missing_exp, unknown_kid, alg_not_allowed, jwks_unavailable… */
+      reason: string;
+    };
+
+/** Tokens over this size are refused before any parsing (DESIGN §3). */
+export const MAX_TOKEN_BYTES = 8 * 1024;

@@ -1,0 +1,53 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import { WsException } from '@nestjs/websockets';
+import type { Socket } from 'socket.io';
+import { DomainError } from '../errors/domain-error';
+import { DEFAULT_MESSAGES, ErrorCode } from '../errors/error-code';
+import { FieldError, WsError } from '../errors/ws-error';
+
+export interface WsErrorPayload {
+  code: ErrorCode;
+  message: string;
+  event: string;
+  details?: readonly FieldError[];
+}
+
+/**
+ * The one place a socket refusal becomes the `error` event of PROTOCOL §6 (replacing Nest's
+ * `exception` event). It never echoes the client's payload; when the client asked for an ack, the
+ * ack gets `{success: false, error}` too. Unknown errors become INTERNAL_ERROR and are logged here,
+ * once, with their stack.
+ */
+@Catch()
+export class WsErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(WsErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ws = host.switchToWs();
+    const socket = ws.getClient<Socket>();
+    const event = String(ws.getPattern() ?? 'unknown');
+    const payload = this.toPayload(exception, event, socket.id);
+
+    socket.emit('error', payload);
+    const ack = host.getArgs().find((arg): arg is (response: unknown) => void => typeof arg === 'function');
+    if (ack) ack({ success: false, error: { code: payload.code, message: payload.message } });
+    // Packets leave in order, so the client receives the error before the disconnect.
+    if (exception instanceof WsError && exception.disconnect) socket.disconnect(true);
+  }
+
+  private toPayload(exception: unknown, event: string, socketId: string): WsErrorPayload {
+    if (exception instanceof WsError) {
+      const payload: WsErrorPayload = { code: exception.code, message: exception.message, event };
+      if (exception.details) payload.details = exception.details;
+      return payload;
+    }
+    if (exception instanceof DomainError) return { code: exception.code, message: exception.message, event };
+    if (exception instanceof WsException) {
+      this.logger.warn(`untyped WsException on "${event}" (socket ${socketId}): ${exception.message}`);
+      return { code: ErrorCode.Forbidden, message: DEFAULT_MESSAGES.FORBIDDEN, event };
+    }
+    const error = exception as Error;
+    this.logger.error(`"${event}" failed (socket ${socketId}): ${error?.message}`, error?.stack);
+    return { code: ErrorCode.InternalError, message: DEFAULT_MESSAGES.INTERNAL_ERROR, event };
+  }
+}

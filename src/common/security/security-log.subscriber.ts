@@ -1,0 +1,32 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { SecurityEvent } from './security-event';
+import { SecurityEventBus } from './security-event-bus';
+
+/**
+ * Writes each security decision as one structured log line. Events carry no credentials by
+ * construction (see SecurityEvent), so the line is safe to ship to a log store.
+ */
+@Injectable()
+export class SecurityLogSubscriber implements OnModuleInit {
+  private readonly logger = new Logger('Security');
+
+  constructor(private readonly bus: SecurityEventBus) {}
+
+  onModuleInit(): void {
+    this.bus.subscribe((event) => this.write(event));
+  }
+
+  private write(event: Readonly<SecurityEvent>): void {
+    const line = JSON.stringify({
+      type: event.type,
+      outcome: event.outcome,
+      reason: event.reason,
+      actor: event.actor,
+      orgId: event.orgId,
+      source: event.source,
+      target: event.target,
+    });
+    if (event.outcome === 'failure') this.logger.warn(line);
+    else this.logger.log(line);
+  }
+}

@@ -1,0 +1,90 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  ThrottlerModuleOptions,
+  ThrottlerRequest,
+  ThrottlerStorage,
+} from '@nestjs/throttler';
+import type { Socket } from 'socket.io';
+import { AppConfig } from '../../config/app-config';
+import { ErrorCode } from '../errors/error-code';
+import { WsError } from '../errors/ws-error';
+import { SecurityEventBus } from '../security/security-event-bus';
+import type { SocketData } from '../socket/socket-data';
+import { socketSource } from '../socket/socket-source';
+import { LOGIN_EVENT, socketEventLimit } from './socket-rate-limits';
+
+/**
+ * @nestjs/throttler on Socket.IO events. Runs first on every event (DESIGN §2 order), keyed by the
+ * authenticated agent, else the visitor, else the client IP, with each event's own budget.
+ * Applied on the gateway class because global guards never reach gateways.
+ */
+@Injectable()
+export class WsThrottlerGuard extends ThrottlerGuard {
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    private readonly config: AppConfig,
+    private readonly bus: SecurityEventBus,
+  ) {
+    super(options, storage, reflector);
+  }
+
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return Promise.resolve(context.getType() !== 'ws' || !this.config.rateLimit.enabled);
+  }
+
+  protected override handleRequest(request: ThrottlerRequest): Promise<boolean> {
+    const event = request.context.switchToWs().getPattern();
+    return super.handleRequest({
+      ...request,
+      limit: socketEventLimit(event, this.config.rateLimit.loginMax),
+      ttl: this.config.rateLimit.windowMs,
+      blockDuration: this.config.rateLimit.windowMs,
+    });
+  }
+
+  protected override getRequestResponse(context: ExecutionContext): {
+    req: Record<string, unknown>;
+    res: Record<string, unknown>;
+  } {
+    const socket = context.switchToWs().getClient<Socket>();
+    // The throttler reads `req.headers` for its user-agent filter; a socket has none of its own.
+    const req = { socket, event: context.switchToWs().getPattern(), headers: socket.handshake.headers };
+    return { req, res: {} };
+  }
+
+  protected override getTracker(req: Record<string, unknown>): Promise<string> {
+    const data = (req.socket as Socket).data as SocketData;
+    const event = req.event as string;
+    if (event !== LOGIN_EVENT && data.auth) return Promise.resolve(`agent:${data.auth.agentId}`);
+    if (event !== LOGIN_EVENT && data.visitor) return Promise.resolve(`visitor:${data.visitor.visitorId}`);
+    return Promise.resolve(`ip:${data.ip}`);
+  }
+
+  protected override generateKey(context: ExecutionContext, tracker: string): string {
+    return `ws|${context.switchToWs().getPattern()}|${tracker}`;
+  }
+
+  protected override throwThrottlingException(context: ExecutionContext): Promise<void> {
+    const socket = context.switchToWs().getClient<Socket>();
+    const event = context.switchToWs().getPattern();
+    const auth = (socket.data as SocketData).auth;
+    this.bus.publish({
+      type: 'ratelimit.blocked',
+      outcome: 'failure',
+      reason: 'rate_limited',
+      code: ErrorCode.RateLimited,
+      actor: auth ? { userId: auth.userId, agentId: auth.agentId, role: auth.role } : undefined,
+      orgId: auth?.orgId,
+      source: socketSource(socket),
+      target: event,
+      details: { scope: 'ws' },
+    });
+    throw new WsError(ErrorCode.RateLimited);
+  }
+}

@@ -1,0 +1,6 @@
+import { IsIn } from 'class-validator';
+
+export class AgentAwayDto {
+  @IsIn(['idle', 'manual'])
+  reason!: 'idle' | 'manual';
+}

@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import type { AgentStatus } from '../protocol';
+import { PresenceStore } from './presence.store';
+import type { AgentPresence, AttachInput, AttachResult } from './presence.types';
+
+/**
+ * Single-process presence. Each method runs to completion without awaiting, which is what makes
+ * it atomic on Node's event loop; copies are returned so callers never mutate the state.
+ */
+@Injectable()
+export class InMemoryPresenceStore extends PresenceStore {
+  private readonly agents = new Map<string, AgentPresence>();
+
+  attach(input: AttachInput): Promise<AttachResult> {
+    const existing = this.agents.get(input.agentId);
+    if (existing && existing.disconnectedAt === null) {
+      if (!existing.socketIds.includes(input.socketId)) existing.socketIds.push(input.socketId);
+      existing.lastActivityAt = input.now;
+      existing.profile = input.profile;
+      existing.pools = input.pools;
+      return this.result(existing, false);
+    }
+    if (existing && existing.disconnectedAt !== null && existing.disconnectedAt >= input.resumeSince) {
+      existing.socketIds = [input.socketId];
+      existing.disconnectedAt = null;
+      existing.lastActivityAt = input.now;
+      existing.profile = input.profile;
+      existing.pools = input.pools;
+      // A call does not survive here (calls arrive with the call domain), so never resume in_call.
+      if (existing.status === 'in_call' || existing.status === 'in_simulation') {
+        existing.status = 'idle';
+        existing.currentCallVisitorId = null;
+      }
+      return this.result(existing, true);
+    }
+    const presence: AgentPresence = {
+      agentId: input.agentId,
+      userId: input.userId,
+      orgId: input.orgId,
+      profile: input.profile,
+      pools: input.pools,
+      status: 'away',
+      socketIds: [input.socketId],
+      currentCallVisitorId: null,
+      connectedAt: input.now,
+      lastActivityAt: input.now,
+      disconnectedAt: null,
+    };
+    this.agents.set(input.agentId, presence);
+    return this.result(presence, false);
+  }
+
+  detach(agentId: string, socketId: string, now: number): Promise<AgentPresence | null> {
+    const presence = this.agents.get(agentId);
+    if (!presence) return Promise.resolve(null);
+    presence.socketIds = presence.socketIds.filter((id) => id !== socketId);
+    if (presence.socketIds.length === 0 && presence.disconnectedAt === null) presence.disconnectedAt = now;
+    return Promise.resolve(copy(presence));
+  }
+
+  expireIfDisconnectedSince(agentId: string, disconnectedAt: number): Promise<AgentPresence | null> {
+    const presence = this.agents.get(agentId);
+    if (!presence || presence.disconnectedAt !== disconnectedAt) return Promise.resolve(null);
+    this.agents.delete(agentId);
+    return Promise.resolve(copy(presence));
+  }
+
+  remove(agentId: string): Promise<AgentPresence | null> {
+    const presence = this.agents.get(agentId);
+    this.agents.delete(agentId);
+    return Promise.resolve(presence ? copy(presence) : null);
+  }
+
+  setStatus(
+    agentId: string,
+    status: AgentStatus,
+    now: number,
+    unlessIn: readonly AgentStatus[] = [],
+  ): Promise<AgentPresence | null> {
+    const presence = this.agents.get(agentId);
+    if (!presence) return Promise.resolve(null);
+    if (!unlessIn.includes(presence.status)) presence.status = status;
+    presence.lastActivityAt = now;
+    return Promise.resolve(copy(presence));
+  }
+
+  touch(agentId: string, now: number): Promise<void> {
+    const presence = this.agents.get(agentId);
+    if (presence) presence.lastActivityAt = now;
+    return Promise.resolve();
+  }
+
+  get(agentId: string): Promise<AgentPresence | null> {
+    const presence = this.agents.get(agentId);
+    return Promise.resolve(presence ? copy(presence) : null);
+  }
+
+  list(): Promise<AgentPresence[]> {
+    return Promise.resolve([...this.agents.values()].map(copy));
+  }
+
+  markStale(cutoff: number, now: number): Promise<AgentPresence[]> {
+    const marked: AgentPresence[] = [];
+    for (const presence of this.agents.values()) {
+      if (
+        presence.status === 'idle' &&
+        presence.disconnectedAt === null &&
+        presence.lastActivityAt < cutoff
+      ) {
+        presence.status = 'away';
+        presence.lastActivityAt = now;
+        marked.push(copy(presence));
+      }
+    }
+    return Promise.resolve(marked);
+  }
+
+  private result(presence: AgentPresence, resumed: boolean): Promise<AttachResult> {
+    return Promise.resolve({ presence: copy(presence), resumed });
+  }
+}
+
+function copy(presence: AgentPresence): AgentPresence {
+  return { ...presence, socketIds: [...presence.socketIds], pools: [...presence.pools] };
+}

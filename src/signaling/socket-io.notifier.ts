@@ -1,0 +1,22 @@
+import { Injectable } from '@nestjs/common';
+import type { Server } from 'socket.io';
+import { ClientNotifier } from './client-notifier';
+import { agentRoom, ServerEvents } from './protocol';
+
+/** ClientNotifier over the gateway's Socket.IO server, addressing rooms (adapter-friendly). */
+@Injectable()
+export class SocketIoNotifier extends ClientNotifier {
+  private server: Server | null = null;
+
+  attach(server: Server): void {
+    this.server = server;
+  }
+
+  toAgent<E extends keyof ServerEvents>(
+    agentId: string,
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void {
+    this.server?.to(agentRoom(agentId)).emit(event, ...args);
+  }
+}
