@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { Socket } from 'socket.io-client';
 import { AgentDirectory } from '../src/auth/directory/agent-directory.service';
 import type { AgentState, ErrorPayload, StatusAck } from '../src/signaling/protocol';
+import { expectLoginRefused, login } from './helpers/agent';
 import { connected, disconnected, next, request as ask, startApp, TestApp } from './helpers/app';
 import { fixtures } from './helpers/directory-fixtures';
 import { mintHs256 } from './helpers/keys';
@@ -11,33 +11,6 @@ const AUTH_REQUIRED = {
   code: 'AUTH_REQUIRED',
   message: 'Not authenticated as agent. Please login first.',
 };
-
-async function login(
-  testApp: TestApp,
-  token: string,
-  agentId = agent.agentId,
-): Promise<{ socket: Socket; state: AgentState }> {
-  const socket = testApp.connect();
-  await connected(socket);
-  const success = next<{ agentState: AgentState }>(socket, 'login:success');
-  socket.emit('agent:login', { agentId, token });
-  return { socket, state: (await success).agentState };
-}
-
-/** Sends agent:login and expects `error {code}` followed by the server disconnecting the socket. */
-async function expectLoginRefused(
-  testApp: TestApp,
-  payload: Record<string, unknown>,
-  code: string,
-): Promise<void> {
-  const socket = testApp.connect();
-  await connected(socket);
-  const error = next<{ code: string; event: string }>(socket, 'error');
-  const closed = disconnected(socket);
-  socket.emit('agent:login', payload);
-  expect(await error).toEqual(expect.objectContaining({ code, event: 'agent:login' }));
-  expect(await closed).toBe('io server disconnect');
-}
 
 describe('agent authentication (HS256)', () => {
   let testApp: TestApp;

@@ -86,8 +86,12 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
         socketSource(socket),
       );
     } catch (error) {
-      // A failed login ends the connection (PROTOCOL §2.1); the filter sends `error` first.
-      if (error instanceof DomainError) throw new WsError(error.code, error.message, undefined, true);
+      // A refused login ends the connection (PROTOCOL §2.1); the filter sends `error` first. An
+      // unreachable key server is not the client's fault: it keeps its socket and may retry.
+      if (error instanceof DomainError) {
+        const disconnect = error.code !== ErrorCode.ServiceUnavailable;
+        throw new WsError(error.code, error.message, undefined, disconnect);
+      }
       throw error;
     }
     const { identity, user } = result;

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { types } from 'node:util';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -210,8 +211,9 @@ function checkShape(token: unknown): Failure | null {
 function isJwksFetchFailure(error: unknown): boolean {
   if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
   if (error instanceof errors.JOSEError) return false;
-  // fetch() network failures (connection refused, DNS) and non-2xx responses surface as plain errors.
-  return error instanceof Error;
+  // fetch() network failures (connection refused, DNS) and non-2xx responses surface as plain
+  // errors, possibly from another realm (undici's TypeError), so `instanceof Error` is not enough.
+  return types.isNativeError(error);
 }
 
 function invalid(code: Failure['code'], reason: string): Failure {
