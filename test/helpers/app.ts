@@ -1,3 +1,4 @@
+import { Type } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +30,12 @@ export interface TestApp {
  * Boots the real AppModule on 127.0.0.1 port 0 with the given environment, exactly as main.ts
  * configures it, on a fresh SQLite file. Defaults: HS256 secret configured, rate limits on.
  */
-export async function startApp(env: Record<string, string> = {}, port = 0): Promise<TestApp> {
+export async function startApp(
+  env: Record<string, string> = {},
+  port = 0,
+  /** Extra modules booted beside AppModule (probe routes for guard tests). */
+  extra: { imports?: Type[] } = {},
+): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'signalgate-e2e-'));
   const config = validateEnvironment({
     NODE_ENV: 'test',
@@ -41,7 +47,7 @@ export async function startApp(env: Record<string, string> = {}, port = 0): Prom
     RATE_LIMIT_LOGIN_MAX: '1000',
     ...env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...(extra.imports ?? [])] })
     .overrideProvider(AppConfig)
     .useValue(config)
     .compile();
