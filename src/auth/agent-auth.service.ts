@@ -9,7 +9,7 @@ import type { AgentIdentity, HandshakeIdentity } from '../common/socket/socket-d
 import { CredentialVerifier } from './credential-verifier.service';
 import { AgentDirectory } from './directory/agent-directory.service';
 import type { DirectoryUser, Organization, Role } from './directory/directory.types';
-import type { VerifiedClaims } from './token/token-verifier.types';
+import { hasExpired, type VerifiedClaims } from './token/token-verifier.types';
 
 export interface LoginRequest {
   agentId: string;
@@ -190,9 +190,9 @@ export class AgentAuthService {
     return { userId: user.userId, agentId: user.agentId, orgId: user.orgId, role: user.role, claims, method };
   }
 
-  /** Expired means now > exp + tolerance (DESIGN §3), at verification and on live sockets alike. */
+  /** Expired past `exp` + tolerance (DESIGN §3), at verification and on live sockets alike. */
   isExpired(expSeconds: number, nowMs: number): boolean {
-    return nowMs / 1000 > expSeconds + this.config.auth.clockToleranceS;
+    return hasExpired(expSeconds, this.config.auth.clockToleranceS, nowMs);
   }
 
   /** A revocation refuses every token whose `iat` is not strictly later than it (whole seconds). */

@@ -16,7 +16,13 @@ import {
 } from 'jose';
 import { AppConfig } from '../../config/app-config';
 import { ErrorCode } from '../../common/errors/error-code';
-import { MAX_TOKEN_BYTES, TokenSource, TokenVerification, VerifiedClaims } from './token-verifier.types';
+import {
+  hasExpired,
+  MAX_TOKEN_BYTES,
+  TokenSource,
+  TokenVerification,
+  VerifiedClaims,
+} from './token-verifier.types';
 
 const ASYMMETRIC_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'RS384', 'RS512', 'PS256', 'EdDSA'];
 const SYMMETRIC_ALGORITHMS = ['HS256'];
@@ -185,7 +191,7 @@ export class TokenVerifier {
   }
 
   private isExpired(exp: number): boolean {
-    return Date.now() / 1000 > exp + this.config.auth.clockToleranceS;
+    return hasExpired(exp, this.config.auth.clockToleranceS, Date.now());
   }
 
   private remember(key: string, claims: VerifiedClaims, source: TokenSource): void {
@@ -210,9 +216,11 @@ function checkShape(token: unknown): Failure | null {
 
 function isJwksFetchFailure(error: unknown): boolean {
   if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
-  if (error instanceof errors.JOSEError) return false;
-  // fetch() network failures (connection refused, DNS) and non-2xx responses surface as plain
-  // errors, possibly from another realm (undici's TypeError), so `instanceof Error` is not enough.
+  // jose throws its base JOSEError (never a subclass) only from the JWKS fetcher: a non-200
+  // answer or a body that is not JSON. Every subclass is a verdict about the token itself.
+  if (error instanceof errors.JOSEError) return error.constructor === errors.JOSEError;
+  // fetch() network failures (connection refused, DNS, timeouts) surface as plain errors, possibly
+  // from another realm (undici's TypeError), so `instanceof Error` is not enough.
   return types.isNativeError(error);
 }
 

@@ -29,3 +29,11 @@ export type TokenVerification =
 
 /** Tokens over this size are refused before any parsing (DESIGN §3). */
 export const MAX_TOKEN_BYTES = 8 * 1024;
+
+/**
+ * The one expiry rule, shared by the verifier's cache and live sessions, matching jose's own check:
+ * expired once the whole-second clock reaches `exp + tolerance`.
+ */
+export function hasExpired(expSeconds: number, toleranceS: number, nowMs: number): boolean {
+  return Math.floor(nowMs / 1000) >= expSeconds + toleranceS;
+}
