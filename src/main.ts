@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConsoleLogger, Logger, LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
 import { configureApp } from './app.setup';
 import { AppConfig, ConfigValidationError } from './config/app-config';
 
@@ -46,7 +47,9 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen(config.port, config.host);
-  Logger.log(`signalgate listening on http://${config.host}:${config.port} (${config.nodeEnv})`, 'Bootstrap');
+  // The bound port, not the configured one: PORT=0 picks a free port.
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  Logger.log(`signalgate listening on http://${config.host}:${port} (${config.nodeEnv})`, 'Bootstrap');
 }
 
 bootstrap().catch((error: Error) => {

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { AgentDirectory } from '../src/auth/directory/agent-directory.service';
+import { AccessDeclarationChecker } from '../src/common/access/access-declaration.checker';
 import type { AgentState, ErrorPayload, StatusAck } from '../src/signaling/protocol';
 import { expectLoginRefused, login } from './helpers/agent';
 import { connected, disconnected, next, request as ask, startApp, TestApp } from './helpers/app';
@@ -104,6 +105,25 @@ describe('agent authentication (HS256)', () => {
     expect(await error).toEqual({ ...AUTH_REQUIRED, event: 'agent:status' });
     socket.disconnect();
     withHandshake.disconnect();
+  });
+
+  it('every event declared @AgentAuth() answers AUTH_REQUIRED to an anonymous socket, even with a valid payload', async () => {
+    // Taken from the app's own declarations, so an agent event added later is covered too.
+    const agentEvents = testApp.app
+      .get(AccessDeclarationChecker)
+      .enumerate()
+      .filter((handler) => handler.transport === 'ws' && handler.kinds.includes('agent'))
+      .map((handler) => handler.event!);
+    expect(agentEvents).toEqual(expect.arrayContaining(['agent:logout', 'agent:status', 'heartbeat']));
+    const socket = testApp.connect();
+    await connected(socket);
+    for (const event of agentEvents) {
+      const error = next(socket, 'error');
+      socket.emit(event, { status: 'idle' });
+      expect(await error).toEqual({ ...AUTH_REQUIRED, event });
+    }
+    expect(socket.connected).toBe(true);
+    socket.disconnect();
   });
 
   it('answers the ack too when the client asked for one', async () => {

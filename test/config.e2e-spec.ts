@@ -1,33 +1,14 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigValidationError, validateEnvironment } from '../src/config/app-config';
+import { spawnServer } from './helpers/process';
 
-const ROOT = join(__dirname, '..');
-
-/** Runs the real entry point (src/main.ts through ts-node) with a controlled environment. */
-function boot(
-  env: Record<string, string>,
-  timeoutMs = 30_000,
-): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', TS_NODE_PROJECT: 'tsconfig.json', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`boot did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
+/** Boots the real entry point and waits for it to exit, as an operator would see it fail. */
+async function boot(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const server = spawnServer(env);
+  const code = await server.exited();
+  return { code, stderr: server.output() };
 }
 
 describe('configuration (fail closed)', () => {

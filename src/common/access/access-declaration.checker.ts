@@ -12,6 +12,8 @@ export interface HandlerDeclaration {
   transport: 'http' | 'ws';
   name: string;
   kinds: AccessKind[];
+  /** The socket event name, for message handlers. */
+  event?: string;
 }
 
 /** Thrown at boot: the app refuses to start with undeclared or doubly declared handlers. */
@@ -75,6 +77,7 @@ export class AccessDeclarationChecker implements OnApplicationBootstrap {
           transport: 'ws',
           name: `${wrapper.name}.${method} ("${message}")`,
           kinds: kindsOf(handler),
+          event: message,
         });
       }
     }
