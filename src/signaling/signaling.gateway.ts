@@ -1,4 +1,4 @@
-import { Logger, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -17,13 +17,11 @@ import { ClientIpResolver } from '../common/client-ip-resolver.service';
 import { DomainError } from '../common/errors/domain-error';
 import { ErrorCode } from '../common/errors/error-code';
 import { WsError } from '../common/errors/ws-error';
-import { WsErrorFilter } from '../common/filters/ws-error.filter';
 import { Scheduler } from '../common/scheduler';
 import { SecurityEventBus } from '../common/security/security-event-bus';
 import type { AgentIdentity, SocketData } from '../common/socket/socket-data';
+import { SocketEdge } from '../common/socket/socket-edge.decorator';
 import { socketSource } from '../common/socket/socket-source';
-import { WsThrottlerGuard } from '../common/throttling/ws-throttler.guard';
-import { WsValidationPipe } from '../common/validation/ws-validation.pipe';
 import { AppConfig } from '../config/app-config';
 import { AgentAwayDto } from './dto/agent-away.dto';
 import { AgentLoginDto } from './dto/agent-login.dto';
@@ -34,14 +32,11 @@ import { agentRoom, ClientEvent, orgRoom, ServerEvent, StatusAck } from './proto
 import { SocketIoNotifier } from './socket-io.notifier';
 
 /**
- * The Socket.IO edge. Order on every event (DESIGN §2): the class-level throttler, then the
- * handler's access guard, then the payload pipe, then the service. Global guards, pipes and filters
- * never reach gateways, which is why they are declared here on the class.
+ * The Socket.IO edge of agent presence. Order on every event (DESIGN §2): the throttler of
+ * @SocketEdge, then the handler's access guard, then the payload pipe, then the service.
  */
 @WebSocketGateway()
-@UseGuards(WsThrottlerGuard)
-@UsePipes(WsValidationPipe)
-@UseFilters(WsErrorFilter)
+@SocketEdge()
 export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
   private readonly logger = new Logger(SignalingGateway.name);
 
