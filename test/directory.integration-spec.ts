@@ -231,6 +231,19 @@ function directoryStoreSuite(open: () => Promise<OpenedDatabase>): void {
     expect(loaded.users).toEqual(users);
   });
 
+  it('deactivates active users missing from a keep list, and only those', async () => {
+    await store.upsert(example);
+    const keep = example.users.filter((u) => u.agentId !== 'agent_ann').map((u) => u.userId);
+    const ann = example.users.find((u) => u.agentId === 'agent_ann')!;
+    expect(await store.deactivateUsersNotIn(keep)).toEqual([ann.userId]);
+    const loaded = await store.load();
+    expect(loaded.users.find((u) => u.userId === ann.userId)?.active).toBe(false);
+    const stillActive = example.users.filter((u) => u.active && u.userId !== ann.userId).length;
+    expect(loaded.users.filter((u) => u.active)).toHaveLength(stillActive);
+    // Idempotent: already inactive users are not reported again.
+    expect(await store.deactivateUsersNotIn(keep)).toEqual([]);
+  });
+
   it('stores revocations as epoch seconds beyond 32 bits, keeping the latest', async () => {
     const year2100 = 4_102_444_800;
     await store.saveRevocation('agent_ann', 1_700_000_000);

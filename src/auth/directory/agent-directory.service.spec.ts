@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SecurityEvent } from '../../common/security/security-event';
+import { SecurityEventBus } from '../../common/security/security-event-bus';
 import { AppConfig, validateEnvironment } from '../../config/app-config';
 import { AgentDirectory } from './agent-directory.service';
 import { AgentsFileError, loadAgentsFile } from './agents-file';
@@ -35,15 +37,21 @@ describe('AgentDirectory', () => {
   const example: DirectorySnapshot = loadAgentsFile(EXAMPLE);
   const ann = example.users.find((u) => u.agentId === 'agent_ann')!;
   let store: InMemoryDirectoryStore;
+  let bus: SecurityEventBus;
+  let published: SecurityEvent[];
 
   beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     store = new InMemoryDirectoryStore();
+    bus = new SecurityEventBus();
+    published = [];
+    bus.subscribe((event) => published.push(event));
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
   });
   afterEach(() => jest.restoreAllMocks());
 
   async function init(agentsFile: string | null = EXAMPLE): Promise<AgentDirectory> {
-    const directory = new AgentDirectory(store, configWith(agentsFile));
+    const directory = new AgentDirectory(store, configWith(agentsFile), bus);
     await directory.onModuleInit();
     return directory;
   }
@@ -57,6 +65,28 @@ describe('AgentDirectory', () => {
     expect(log).toHaveBeenCalledWith(
       `directory seeded from ${EXAMPLE}: ${example.organizations.length} organizations, ${example.users.length} users`,
     );
+  });
+
+  it('deactivates, names and publishes users that are no longer in AGENTS_FILE', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    await store.upsert({ organizations: [], users: [user({ userId: 'gone-1', agentId: 'agent_gone' })] });
+    const directory = await init();
+    expect(directory.findByAgentId('agent_gone')?.active).toBe(false);
+    expect(directory.findByAgentId('agent_ann')?.active).toBe(true);
+    expect(warn).toHaveBeenCalledWith('deactivated 1 user(s) no longer in AGENTS_FILE: gone-1');
+    expect(published).toContainEqual(
+      expect.objectContaining({
+        type: 'config.warning',
+        reason: 'users_deactivated',
+        details: { userIds: ['gone-1'] },
+      }),
+    );
+    // A second boot with the same file changes nothing and says nothing.
+    warn.mockClear();
+    published.length = 0;
+    await init();
+    expect(warn).not.toHaveBeenCalled();
+    expect(published).toEqual([]);
   });
 
   it('answers lookups by userId, agentId and organisation from memory', async () => {
@@ -94,12 +124,12 @@ describe('AgentDirectory', () => {
     expect(seeded.findByAgentId('agent_ann')?.userId).toBe(ann.userId);
   });
 
-  it('treats the database as the source of truth: the file updates entries and leaves others alone', async () => {
-    const extra = user({ userId: 'added-by-admin', agentId: 'agent_extra', displayName: 'Extra' });
+  it('updates entries from the file and keeps (inactive) the ones it no longer lists', async () => {
+    const extra = user({ userId: 'added-earlier', agentId: 'agent_extra', displayName: 'Extra' });
     await store.upsert({ organizations: [], users: [extra, { ...ann, displayName: 'Old name' }] });
 
     const directory = await init();
-    expect(directory.findByUserId('added-by-admin')).toEqual(extra);
+    expect(directory.findByUserId('added-earlier')).toEqual({ ...extra, active: false });
     expect(directory.findByUserId(ann.userId)?.displayName).toBe(ann.displayName);
   });
 

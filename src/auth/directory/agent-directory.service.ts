@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { SecurityEventBus } from '../../common/security/security-event-bus';
 import { AppConfig } from '../../config/app-config';
 import { loadAgentsFile } from './agents-file';
 import { DirectoryStore } from './directory.store';
@@ -20,15 +21,31 @@ export class AgentDirectory implements OnModuleInit {
   constructor(
     private readonly store: DirectoryStore,
     private readonly config: AppConfig,
+    private readonly bus: SecurityEventBus,
   ) {}
 
   async onModuleInit(): Promise<void> {
     await this.store.migrate();
     if (this.config.agentsFile) {
-      const counts = await this.store.upsert(loadAgentsFile(this.config.agentsFile));
+      const file = loadAgentsFile(this.config.agentsFile);
+      const counts = await this.store.upsert(file);
       this.logger.log(
         `directory seeded from ${this.config.agentsFile}: ${counts.organizations} organizations, ${counts.users} users`,
       );
+      // The file is the list of who may sign in: someone taken out of it must not keep access.
+      const removed = await this.store.deactivateUsersNotIn(file.users.map((user) => user.userId));
+      if (removed.length > 0) {
+        this.logger.warn(
+          `deactivated ${removed.length} user(s) no longer in AGENTS_FILE: ${removed.join(', ')}`,
+        );
+        this.bus.publish({
+          type: 'config.warning',
+          outcome: 'failure',
+          reason: 'users_deactivated',
+          source: { transport: 'system' },
+          details: { userIds: removed },
+        });
+      }
     }
     await this.refresh();
   }

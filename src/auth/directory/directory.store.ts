@@ -16,6 +16,12 @@ export abstract class DirectoryStore {
    */
   abstract upsert(snapshot: DirectorySnapshot): Promise<{ organizations: number; users: number }>;
 
+  /**
+   * Marks active users whose id is not in `keepUserIds` inactive (a user removed from AGENTS_FILE
+   * loses access at the next boot). Returns the ids it deactivated.
+   */
+  abstract deactivateUsersNotIn(keepUserIds: readonly string[]): Promise<string[]>;
+
   /** The whole directory, in the order of `inCanonicalOrder`. */
   abstract load(): Promise<DirectorySnapshot>;
 

@@ -25,6 +25,18 @@ export class InMemoryDirectoryStore extends DirectoryStore {
     return Promise.resolve({ organizations: snapshot.organizations.length, users: snapshot.users.length });
   }
 
+  deactivateUsersNotIn(keepUserIds: readonly string[]): Promise<string[]> {
+    const keep = new Set(keepUserIds);
+    const deactivated: string[] = [];
+    for (const user of this.users.values()) {
+      if (user.active && !keep.has(user.userId)) {
+        user.active = false;
+        deactivated.push(user.userId);
+      }
+    }
+    return Promise.resolve(deactivated.sort());
+  }
+
   load(): Promise<DirectorySnapshot> {
     const pools = [...this.pools.values()];
     const snapshot: DirectorySnapshot = {

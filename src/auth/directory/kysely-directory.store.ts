@@ -177,6 +177,24 @@ export class KyselyDirectoryStore extends DirectoryStore {
     return { organizations: orgRows.length, users: userRows.length };
   }
 
+  async deactivateUsersNotIn(keepUserIds: readonly string[]): Promise<string[]> {
+    // Read then update in one transaction; the directory is small and the keep list may exceed a
+    // statement's parameter limit, so the comparison happens here rather than in a NOT IN (...).
+    const keep = new Set(keepUserIds);
+    return this.db.transaction().execute(async (trx) => {
+      const active = await trx
+        .selectFrom('directory_users')
+        .select('user_id')
+        .where('active', '=', 1)
+        .execute();
+      const stale = active.map((row) => row.user_id).filter((id) => !keep.has(id));
+      for (const ids of chunks(stale)) {
+        await trx.updateTable('directory_users').set({ active: 0 }).where('user_id', 'in', ids).execute();
+      }
+      return stale.sort();
+    });
+  }
+
   async load(): Promise<DirectorySnapshot> {
     // One repeatable-read transaction, so a concurrent upsert is seen entirely or not at all.
     const rows = await this.db
