@@ -67,9 +67,11 @@ describe('deny by default (DESIGN §2)', () => {
           'UndeclaredGateway.undeclared ("deliberately:undeclared"): no access decorator',
         ),
         expect.stringContaining('UndeclaredGateway.twice ("deliberately:twice"): 2 access decorators'),
+        // Without @SocketEdge nothing would validate or throttle its events.
+        'UndeclaredGateway: gateway without @SocketEdge()',
       ]),
     );
-    expect(error.offenders).toHaveLength(3);
+    expect(error.offenders).toHaveLength(4);
     await app.close().catch(() => undefined);
   });
 

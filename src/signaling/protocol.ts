@@ -50,7 +50,8 @@ export interface AgentState {
 export interface ErrorPayload {
   code: ErrorCode;
   message: string;
-  event: string;
+  /** The event that failed; absent when nothing the client sent failed (session expiry). */
+  event?: string;
   details?: { field: string; message: string }[];
 }
 

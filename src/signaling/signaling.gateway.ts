@@ -27,6 +27,7 @@ import { AgentAwayDto } from './dto/agent-away.dto';
 import { AgentLoginDto } from './dto/agent-login.dto';
 import { AgentStatusDto } from './dto/agent-status.dto';
 import { HeartbeatDto } from './dto/heartbeat.dto';
+import { NoPayloadDto } from './dto/no-payload.dto';
 import { PresenceService } from './presence/presence.service';
 import { agentRoom, ClientEvent, orgRoom, ServerEvent, StatusAck } from './protocol';
 import { SocketIoNotifier } from './socket-io.notifier';
@@ -84,7 +85,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
       // A refused login ends the connection (PROTOCOL §2.1); the filter sends `error` first. An
       // unreachable key server is not the client's fault: it keeps its socket and may retry.
       if (error instanceof DomainError) {
-        const disconnect = error.code !== ErrorCode.ServiceUnavailable;
+        const disconnect = error.code !== ErrorCode.InternalError;
         throw new WsError(error.code, error.message, undefined, disconnect);
       }
       throw error;
@@ -106,6 +107,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
   async logout(
     @ConnectedSocket() socket: Socket,
     @AuthenticatedAgent() agent: AgentIdentity,
+    @MessageBody() _body: NoPayloadDto,
   ): Promise<{ success: true }> {
     await this.presence.logout(agent.agentId, socket.id);
     this.scheduler.cancel(expiryKey(socket.id));
@@ -144,7 +146,10 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
 
   @AgentAuth()
   @SubscribeMessage(ClientEvent.AgentBack)
-  async back(@AuthenticatedAgent() agent: AgentIdentity): Promise<StatusAck> {
+  async back(
+    @AuthenticatedAgent() agent: AgentIdentity,
+    @MessageBody() _body: NoPayloadDto,
+  ): Promise<StatusAck> {
     return { success: true, status: await this.presence.setStatus(agent, 'idle') };
   }
 
@@ -180,10 +185,21 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
       this.logger.log(
         `agent ${identity.agentId}: token expired and not refreshed; disconnecting socket ${socket.id}`,
       );
+      this.bus.publish({
+        type: 'auth.expired',
+        outcome: 'failure',
+        reason: 'expired_not_refreshed',
+        code: ErrorCode.AuthExpired,
+        method: identity.method,
+        actor: { userId: identity.userId, agentId: identity.agentId, role: identity.role },
+        orgId: identity.orgId,
+        source: socketSource(socket),
+        target: 'connection',
+      });
+      // No `event`: nothing the client sent failed; the session ran out (PROTOCOL §2.3 `error`).
       socket.emit(ServerEvent.Error, {
         code: ErrorCode.AuthExpired,
         message: 'The session expired and was not refreshed.',
-        event: ClientEvent.AgentLogin,
       });
       socket.disconnect(true);
     });

@@ -30,7 +30,8 @@ export class AdminAuthGuard implements CanActivate {
     const target = routeTarget(req);
     const identity = await this.auth.authenticateBearer(bearerToken(req), source, target);
 
-    const roles = this.reflector.get(AdminAuthRoles, context.getHandler()) ?? [];
+    const roles =
+      this.reflector.getAllAndOverride(AdminAuthRoles, [context.getHandler(), context.getClass()]) ?? [];
     if (roles.length > 0 && !roles.some((role) => roleAtLeast(identity.role, role))) {
       this.bus.publish({
         type: 'auth.forbidden',

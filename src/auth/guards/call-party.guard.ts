@@ -25,14 +25,19 @@ export class CallPartyGuard implements CanActivate {
     const event = context.switchToWs().getPattern();
     const identity = (socket.data as SocketData).auth;
     if (identity) {
-      assertSessionUsable(this.auth, this.bus, socket, event, identity);
+      assertSessionUsable(this.auth, this.bus, socket, event, identity, CallPartyGuard.name);
       return true;
     }
     const payload: unknown = context.switchToWs().getData();
     const claimsAgentRole =
       typeof payload === 'object' && payload !== null && (payload as { role?: unknown }).role === 'agent';
     if (claimsAgentRole) {
-      publishRefusal(this.bus, socket, event, 'auth.required', ErrorCode.AuthRequired, 'not_logged_in');
+      publishRefusal(this.bus, socket, event, {
+        type: 'auth.required',
+        code: ErrorCode.AuthRequired,
+        reason: 'not_logged_in',
+        guard: CallPartyGuard.name,
+      });
       throw new WsError(ErrorCode.AuthRequired);
     }
     return true;

@@ -30,9 +30,12 @@ export class WsAgentAuthGuard implements CanActivate {
     if (!identity) {
       this.refuse(socket, event, 'auth.required', ErrorCode.AuthRequired, 'not_logged_in');
     }
-    assertSessionUsable(this.auth, this.bus, socket, event, identity!);
+    assertSessionUsable(this.auth, this.bus, socket, event, identity!, WsAgentAuthGuard.name);
 
-    const options = this.reflector.get(AgentAuthOptions, context.getHandler());
+    const options = this.reflector.getAllAndOverride(AgentAuthOptions, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     const roles = options?.roles ?? [];
     if (roles.length > 0 && !roles.some((role) => roleAtLeast(identity!.role, role))) {
       this.refuse(socket, event, 'auth.forbidden', ErrorCode.Forbidden, 'insufficient_role', identity);
@@ -48,9 +51,17 @@ export class WsAgentAuthGuard implements CanActivate {
     reason: string,
     identity?: AgentIdentity,
   ): never {
-    publishRefusal(this.bus, socket, event, type, code, reason, identity);
+    publishRefusal(this.bus, socket, event, { type, code, reason, guard: WsAgentAuthGuard.name }, identity);
     throw new WsError(code);
   }
+}
+
+export interface Refusal {
+  type: 'auth.required' | 'auth.forbidden' | 'auth.expired';
+  code: ErrorCode;
+  reason: string;
+  /** The guard that decided, for the record and the metrics label. */
+  guard: string;
 }
 
 /** Shared by the agent and call-party guards: an authenticated session must still be usable. */
@@ -60,26 +71,25 @@ export function assertSessionUsable(
   socket: Socket,
   event: string,
   identity: AgentIdentity,
+  guard: string,
 ): void {
-  const refusal = auth.sessionRefusal(identity);
-  if (!refusal) return;
-  const type = refusal === ErrorCode.AuthExpired ? 'auth.expired' : 'auth.forbidden';
+  const code = auth.sessionRefusal(identity);
+  if (!code) return;
+  const type = code === ErrorCode.AuthExpired ? 'auth.expired' : 'auth.forbidden';
   const reason = {
     AUTH_EXPIRED: 'expired',
     AUTH_REVOKED: 'session_revoked',
     AUTH_AGENT_DISABLED: 'agent_disabled',
-  }[refusal];
-  publishRefusal(bus, socket, event, type, refusal, reason, identity);
-  throw new WsError(refusal);
+  }[code];
+  publishRefusal(bus, socket, event, { type, code, reason, guard }, identity);
+  throw new WsError(code);
 }
 
 export function publishRefusal(
   bus: SecurityEventBus,
   socket: Socket,
   event: string,
-  type: 'auth.required' | 'auth.forbidden' | 'auth.expired',
-  code: ErrorCode,
-  reason: string,
+  { type, code, reason, guard }: Refusal,
   identity?: AgentIdentity,
 ): void {
   bus.publish({
@@ -91,6 +101,6 @@ export function publishRefusal(
     orgId: identity?.orgId,
     source: socketSource(socket),
     target: event,
-    details: { guard: 'WsAgentAuthGuard' },
+    details: { guard },
   });
 }

@@ -1,12 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, Type } from '@nestjs/common';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { GATEWAY_METADATA, MESSAGE_MAPPING_METADATA, MESSAGE_METADATA } from '@nestjs/websockets/constants';
+import { SOCKET_EDGE_METADATA } from '../socket/socket-edge.decorator';
 import { ACCESS_KINDS_METADATA, ACCESS_TRANSPORTS, AccessKind } from './access-kind';
-
-// Socket.IO metadata keys as written by @nestjs/websockets (`@WebSocketGateway`, `@SubscribeMessage`).
-const GATEWAY_METADATA = 'websockets:is_gateway';
-const MESSAGE_MAPPING_METADATA = 'websockets:message_mapping';
-const MESSAGE_METADATA = 'message';
 
 export interface HandlerDeclaration {
   transport: 'http' | 'ws';
@@ -42,7 +40,10 @@ export class AccessDeclarationChecker implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     const handlers = this.enumerate();
-    const offenders = findOffenders(handlers);
+    const offenders = [
+      ...findOffenders(handlers),
+      ...this.gatewaysWithoutEdge().map((name) => `${name}: gateway without @SocketEdge()`),
+    ];
     if (offenders.length > 0) throw new AccessDeclarationError(offenders);
     this.logger.log(`access declared on all ${handlers.length} handlers`);
   }
@@ -50,9 +51,9 @@ export class AccessDeclarationChecker implements OnApplicationBootstrap {
   enumerate(): HandlerDeclaration[] {
     const result: HandlerDeclaration[] = [];
     for (const wrapper of this.discovery.getControllers()) {
-      const instance = wrapper.instance as object | undefined;
-      if (!instance) continue;
-      const prototype = Object.getPrototypeOf(instance) as object;
+      // The class, not the instance: a handler must be checked even if its instance is not built yet.
+      const prototype = classOf(wrapper)?.prototype as object | undefined;
+      if (!prototype) continue;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const handler = (prototype as Record<string, unknown>)[method] as object;
         if (Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
@@ -64,18 +65,15 @@ export class AccessDeclarationChecker implements OnApplicationBootstrap {
         });
       }
     }
-    for (const wrapper of this.discovery.getProviders()) {
-      const instance = wrapper.instance as object | undefined;
-      if (!instance || !wrapper.metatype || !Reflect.getMetadata(GATEWAY_METADATA, wrapper.metatype))
-        continue;
-      const prototype = Object.getPrototypeOf(instance) as object;
+    for (const gateway of this.gateways()) {
+      const prototype = gateway.prototype as object;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const handler = (prototype as Record<string, unknown>)[method] as object;
         if (!Reflect.getMetadata(MESSAGE_MAPPING_METADATA, handler)) continue;
         const message = Reflect.getMetadata(MESSAGE_METADATA, handler) as string;
         result.push({
           transport: 'ws',
-          name: `${wrapper.name}.${method} ("${message}")`,
+          name: `${gateway.name}.${method} ("${message}")`,
           kinds: kindsOf(handler),
           event: message,
         });
@@ -83,6 +81,25 @@ export class AccessDeclarationChecker implements OnApplicationBootstrap {
     }
     return result;
   }
+
+  gatewaysWithoutEdge(): string[] {
+    return this.gateways()
+      .filter((gateway) => !Reflect.getMetadata(SOCKET_EDGE_METADATA, gateway))
+      .map((gateway) => gateway.name);
+  }
+
+  private gateways(): Type[] {
+    return this.discovery
+      .getProviders()
+      .map(classOf)
+      .filter((type): type is Type => !!type && !!Reflect.getMetadata(GATEWAY_METADATA, type));
+  }
+}
+
+function classOf(wrapper: InstanceWrapper): Type | undefined {
+  return typeof wrapper.metatype === 'function' && wrapper.metatype.prototype
+    ? (wrapper.metatype as Type)
+    : undefined;
 }
 
 export function findOffenders(handlers: readonly HandlerDeclaration[]): string[] {

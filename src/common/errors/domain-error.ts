@@ -8,6 +8,8 @@ export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string = DEFAULT_MESSAGES[code],
+    /** snake_case reason for the security record when the refusal is an authorization decision. */
+    readonly reason?: string,
   ) {
     super(message);
     this.name = 'DomainError';

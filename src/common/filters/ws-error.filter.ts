@@ -1,9 +1,12 @@
-import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, Injectable, Logger } from '@nestjs/common';
 import { WsException } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { DomainError } from '../errors/domain-error';
 import { DEFAULT_MESSAGES, ErrorCode } from '../errors/error-code';
 import { FieldError, WsError } from '../errors/ws-error';
+import { SecurityEventBus } from '../security/security-event-bus';
+import type { SocketData } from '../socket/socket-data';
+import { socketSource } from '../socket/socket-source';
 
 export interface WsErrorPayload {
   code: ErrorCode;
@@ -18,21 +21,45 @@ export interface WsErrorPayload {
  * ack gets `{success: false, error}` too. Unknown errors become INTERNAL_ERROR and are logged here,
  * once, with their stack.
  */
+@Injectable()
 @Catch()
 export class WsErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(WsErrorFilter.name);
+
+  constructor(private readonly bus: SecurityEventBus) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ws = host.switchToWs();
     const socket = ws.getClient<Socket>();
     const event = String(ws.getPattern() ?? 'unknown');
     const payload = this.toPayload(exception, event, socket.id);
+    // Guards publish their own refusals; a service's FORBIDDEN (ownership, paused organisation…)
+    // is recorded here, where the socket that caused it is known, so services stay transport-free.
+    if (exception instanceof DomainError && exception.code === ErrorCode.Forbidden) {
+      this.publishForbidden(socket, event, exception.reason ?? 'forbidden');
+    }
 
     socket.emit('error', payload);
     const ack = host.getArgs().find((arg): arg is (response: unknown) => void => typeof arg === 'function');
     if (ack) ack({ success: false, error: { code: payload.code, message: payload.message } });
     // Packets leave in order, so the client receives the error before the disconnect.
     if (exception instanceof WsError && exception.disconnect) socket.disconnect(true);
+  }
+
+  private publishForbidden(socket: Socket, event: string, reason: string): void {
+    const identity = (socket.data as SocketData).auth;
+    this.bus.publish({
+      type: 'auth.forbidden',
+      outcome: 'failure',
+      reason,
+      code: ErrorCode.Forbidden,
+      actor: identity
+        ? { userId: identity.userId, agentId: identity.agentId, role: identity.role }
+        : undefined,
+      orgId: identity?.orgId ?? (socket.data as SocketData).visitor?.orgId,
+      source: socketSource(socket),
+      target: event,
+    });
   }
 
   private toPayload(exception: unknown, event: string, socketId: string): WsErrorPayload {

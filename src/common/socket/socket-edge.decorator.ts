@@ -1,4 +1,4 @@
-import { applyDecorators, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
 import { WsErrorFilter } from '../filters/ws-error.filter';
 import { WsThrottlerGuard } from '../throttling/ws-throttler.guard';
 import { WsValidationPipe } from '../validation/ws-validation.pipe';
@@ -9,4 +9,12 @@ import { WsValidationPipe } from '../validation/ws-validation.pipe';
  * event. Global guards, pipes and filters do not reach gateways, hence one class decorator.
  */
 export const SocketEdge = (): ClassDecorator =>
-  applyDecorators(UseGuards(WsThrottlerGuard), UsePipes(WsValidationPipe), UseFilters(WsErrorFilter));
+  applyDecorators(
+    SetMetadata(SOCKET_EDGE_METADATA, true),
+    UseGuards(WsThrottlerGuard),
+    UsePipes(WsValidationPipe),
+    UseFilters(WsErrorFilter),
+  );
+
+/** Lets the boot check refuse a gateway that forgot @SocketEdge (it would validate nothing). */
+export const SOCKET_EDGE_METADATA = Symbol('signalgate:socket-edge');

@@ -15,7 +15,9 @@ export class WsValidationPipe extends ValidationPipe {
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
-      forbidUnknownValues: true,
+      // Off because it refuses a DTO with no decorated field at all (NoPayloadDto); non-objects are
+      // refused in transform() below and unknown fields by forbidNonWhitelisted.
+      forbidUnknownValues: false,
       validationError: { target: false, value: false },
       exceptionFactory: (errors) =>
         new WsError(ErrorCode.InvalidPayload, 'The payload is invalid.', toFieldErrors(errors)),
@@ -27,6 +29,9 @@ export class WsValidationPipe extends ValidationPipe {
     // WsParamtype.PAYLOAD shares RouteParamtypes.BODY's number); socket, ack and custom params pass.
     if (metadata.type !== 'body') return value;
     const expectsDto = typeof metadata.metatype === 'function' && metadata.metatype !== Object;
+    // An event sent without a payload is validated as `{}`: required fields are then reported by
+    // name, and payload-less events accept it. Nest hands an ack-only emit over as `[]`.
+    if (expectsDto && (value === undefined || (Array.isArray(value) && value.length === 0))) value = {};
     if (expectsDto && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new WsError(ErrorCode.InvalidPayload, 'The payload is invalid.', [
         { field: 'payload', message: 'payload must be an object' },

@@ -113,6 +113,7 @@ export class PresenceService implements OnApplicationBootstrap {
       throw new DomainError(
         ErrorCode.Forbidden,
         'Your organization is paused; agents cannot become available.',
+        'organization_paused',
       );
     }
   }
