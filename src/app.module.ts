@@ -1,31 +1,16 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { DatabaseModule } from './common/database/database.module';
 import { HttpErrorFilter } from './common/filters/http-error.filter';
 import { HttpThrottlerGuard } from './common/throttling/http-throttler.guard';
-import { AppConfig } from './config/app-config';
 import { AppConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { SignalingModule } from './signaling/signaling.module';
 
 @Module({
-  imports: [
-    AppConfigModule,
-    CommonModule,
-    DatabaseModule,
-    ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        throttlers: [{ name: 'default', ttl: config.rateLimit.windowMs, limit: config.rateLimit.httpMax }],
-      }),
-    }),
-    AuthModule,
-    SignalingModule,
-    HealthModule,
-  ],
+  imports: [AppConfigModule, CommonModule, DatabaseModule, AuthModule, SignalingModule, HealthModule],
   providers: [
     // Global guards and filters reach controllers only; the gateway declares its own on its class.
     { provide: APP_GUARD, useClass: HttpThrottlerGuard },

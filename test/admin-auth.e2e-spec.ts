@@ -1,4 +1,4 @@
-import { Controller, Get, Module } from '@nestjs/common';
+import { Controller, Get, Logger, Module } from '@nestjs/common';
 import request from 'supertest';
 import type { HttpIdentity } from '../src/auth/agent-auth.service';
 import { AuthModule } from '../src/auth/auth.module';
@@ -49,7 +49,12 @@ describe('@AdminAuth(...roles) over HTTP', () => {
     const http = request(testApp.app.getHttpServer());
     const noToken = await http.get('/probe/auditor');
     expect(noToken.status).toBe(401);
-    expect(noToken.body).toEqual({ statusCode: 401, error: expect.any(String), code: 'AUTH_REQUIRED' });
+    expect(noToken.body).toEqual({
+      statusCode: 401,
+      error: 'Authentication required: send Authorization: Bearer <token>.',
+      code: 'AUTH_REQUIRED',
+    });
+    expect(noToken.headers['www-authenticate']).toBe('Bearer');
     expect((await http.get('/probe/auditor').set('Authorization', 'Basic abc')).status).toBe(401);
     const garbage = await http.get('/probe/auditor').set('Authorization', `Bearer ${hostile.garbage}`);
     expect(garbage.body).toEqual({ statusCode: 401, error: expect.any(String), code: 'AUTH_INVALID_TOKEN' });
@@ -58,6 +63,25 @@ describe('@AdminAuth(...roles) over HTTP', () => {
     expect(expiredRes.body.code).toBe('AUTH_EXPIRED');
     const stranger = await bearer('ffffffff-0000-4000-8000-00000000dead');
     expect((await http.get('/probe/auditor').set('Authorization', stranger)).status).toBe(401);
+  });
+
+  it('answers an oversized or malformed JSON body with 4xx and the envelope, not a 500', async () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const http = request(testApp.app.getHttpServer());
+      const huge = await http
+        .post('/auth/ws-ticket')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify({ padding: 'x'.repeat(200_000) }));
+      expect(huge.status).toBe(413);
+      expect(huge.body).toEqual({ statusCode: 413, error: expect.any(String), code: 'INVALID_PAYLOAD' });
+      const broken = await http.post('/auth/ws-ticket').set('Content-Type', 'application/json').send('{"a":');
+      expect(broken.status).toBe(400);
+      expect(broken.body.code).toBe('INVALID_PAYLOAD');
+      expect(logged).not.toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it('401 comes before 403: a bad token on a route the caller could never reach is still 401', async () => {

@@ -164,13 +164,17 @@ describe('an unreachable JWKS is a server-side failure, not an invalid token', (
   });
   afterAll(() => testApp.close());
 
-  it('answers SERVICE_UNAVAILABLE and keeps the socket so the dashboard can retry', async () => {
+  it('answers INTERNAL_ERROR (retry later) and keeps the socket so the dashboard can retry', async () => {
     const socket = testApp.connect();
     await connected(socket);
     const error = new Promise((resolve) => socket.once('error', resolve));
     socket.emit('agent:login', { agentId: agent.agentId, token: await es256.mint({ sub: agent.userId }) });
     expect(await error).toEqual(
-      expect.objectContaining({ code: 'SERVICE_UNAVAILABLE', event: 'agent:login' }),
+      expect.objectContaining({
+        code: 'INTERNAL_ERROR',
+        event: 'agent:login',
+        message: expect.stringContaining('retry'),
+      }),
     );
     expect(socket.connected).toBe(true);
     expect(testApp.events).toContainEqual(

@@ -33,6 +33,31 @@ describe('rate limits', () => {
     socket.disconnect();
   });
 
+  it('a token in the handshake spends the same per-IP budget, so it cannot be used to guess around it', async () => {
+    const other = await startApp({ RATE_LIMIT_LOGIN_MAX: '2' });
+    try {
+      const token = await mintHs256({ sub: fixtures.agent.userId });
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const socket = other.connect({ auth: { token } });
+        await connected(socket);
+        socket.disconnect();
+      }
+      const refused = other.connect({ auth: { token } });
+      await expect(connected(refused)).rejects.toMatchObject({ data: { code: 'RATE_LIMITED' } });
+      // agent:login from the same address is out of budget too; anonymous sockets still connect.
+      const anonymous = other.connect();
+      await connected(anonymous);
+      const error = next<{ code: string }>(anonymous, 'error');
+      anonymous.emit('agent:login', { agentId: fixtures.agent.agentId, token });
+      expect((await error).code).toBe('RATE_LIMITED');
+      expect(other.events).toContainEqual(
+        expect.objectContaining({ type: 'ratelimit.blocked', target: 'connection' }),
+      );
+    } finally {
+      await other.close();
+    }
+  });
+
   it('HTTP /auth/* is limited per IP with 429 and the error envelope; health routes are exempt', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i += 1) statuses.push((await request(testApp.url).post('/auth/ws-ticket')).status);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/errors/domain-error';
-import { ErrorCode } from '../common/errors/error-code';
+import { DEFAULT_MESSAGES, ErrorCode } from '../common/errors/error-code';
 import type { SecurityActor, SecurityEventType, SecuritySource } from '../common/security/security-event';
 import { SecurityEventBus } from '../common/security/security-event-bus';
 import type { AgentIdentity, HandshakeIdentity } from '../common/socket/socket-data';
@@ -58,9 +58,12 @@ export class AgentAuthService {
     const target = 'agent:login';
     const refreshing = request.current !== undefined;
     const type: SecurityEventType = refreshing ? 'auth.refresh' : 'auth.login';
+    // Until a credential is verified the claimed agentId is only a claim: it goes to `details`,
+    // never to `actor`, so nobody can get failures recorded against an agent they are not.
+    const details = { claimedAgentId: request.agentId };
     const fail = (code: ErrorCode, reason: string, actor?: SecurityActor, orgId?: string): never => {
-      this.bus.publish({ type, outcome: 'failure', reason, code, actor, orgId, source, target });
-      throw new DomainError(code);
+      this.bus.publish({ type, outcome: 'failure', reason, code, actor, orgId, source, target, details });
+      throw new DomainError(code, failureMessage(code, reason));
     };
 
     let claims: VerifiedClaims;
@@ -78,7 +81,7 @@ export class AgentAuthService {
       user = this.directory.findByUserId(claims.sub);
     } else {
       const verification = await this.credentials.verify(request.token);
-      if (!verification.ok) return fail(verification.code, verification.reason, { agentId: request.agentId });
+      if (!verification.ok) return fail(verification.code, verification.reason);
       claims = verification.claims;
       method = verification.source;
       // Development fallback: the token is not verified, so the claimed agentId is what is trusted.
@@ -146,26 +149,18 @@ export class AgentAuthService {
     target: string,
   ): Promise<HttpIdentity> {
     const fail = (code: ErrorCode, reason: string, actor?: SecurityActor, orgId?: string): never => {
-      this.bus.publish({
-        type: 'auth.required',
-        outcome: 'failure',
-        reason,
-        code,
-        actor,
-        orgId,
-        source,
-        target,
-      });
-      throw new DomainError(code);
+      const type =
+        code === ErrorCode.AuthExpired
+          ? 'auth.expired'
+          : code === ErrorCode.AuthRevoked || code === ErrorCode.AuthAgentDisabled
+            ? 'auth.forbidden'
+            : 'auth.required';
+      this.bus.publish({ type, outcome: 'failure', reason, code, actor, orgId, source, target });
+      throw new DomainError(code, failureMessage(code, reason, 'http'));
     };
     if (!token) return fail(ErrorCode.AuthRequired, 'missing_token');
     const verification = await this.credentials.verify(token);
-    if (!verification.ok) {
-      if (verification.code === ErrorCode.ServiceUnavailable) {
-        throw new DomainError(ErrorCode.ServiceUnavailable, 'Token keys are unavailable. Please retry.');
-      }
-      return fail(verification.code, verification.reason);
-    }
+    if (!verification.ok) return fail(verification.code, verification.reason);
     const { claims, source: method } = verification;
     const user = this.directory.findByUserId(claims.sub);
     if (!user) return fail(ErrorCode.AuthInvalidToken, 'profile_not_found', { userId: claims.sub });
@@ -200,4 +195,13 @@ export class AgentAuthService {
     const revokedAt = this.directory.revokedAt(agentId);
     return revokedAt !== undefined && Math.floor(iat) <= revokedAt;
   }
+}
+
+/** Messages that tell the client what to do; the codes stay those of PROTOCOL §6. */
+function failureMessage(code: ErrorCode, reason: string, transport: 'ws' | 'http' = 'ws'): string {
+  if (reason === 'jwks_unavailable') return 'The token keys are unavailable right now. Please retry.';
+  if (code === ErrorCode.AuthRequired && transport === 'http') {
+    return 'Authentication required: send Authorization: Bearer <token>.';
+  }
+  return DEFAULT_MESSAGES[code];
 }

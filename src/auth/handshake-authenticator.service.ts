@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { DEFAULT_MESSAGES } from '../common/errors/error-code';
+import { DEFAULT_MESSAGES, ErrorCode } from '../common/errors/error-code';
 import { SecurityEventBus } from '../common/security/security-event-bus';
+import { LoginAttemptLimiter } from '../common/throttling/login-attempt-limiter.service';
 import type { SocketData } from '../common/socket/socket-data';
 import { socketSource } from '../common/socket/socket-source';
 import { CredentialVerifier } from './credential-verifier.service';
@@ -26,6 +27,7 @@ export class HandshakeAuthenticator {
   constructor(
     private readonly credentials: CredentialVerifier,
     private readonly bus: SecurityEventBus,
+    private readonly attempts: LoginAttemptLimiter,
   ) {}
 
   middleware(): SocketMiddleware {
@@ -40,8 +42,21 @@ export class HandshakeAuthenticator {
   async authenticate(socket: Socket): Promise<void> {
     const token = handshakeToken(socket);
     if (token === undefined) return;
-    const verification = await this.credentials.verify(token);
     const source = socketSource(socket);
+    if (await this.attempts.spend((socket.data as SocketData).ip)) {
+      const code = ErrorCode.RateLimited;
+      this.bus.publish({
+        type: 'ratelimit.blocked',
+        outcome: 'failure',
+        reason: 'rate_limited',
+        code,
+        source,
+        target: 'connection',
+        details: { scope: 'ws' },
+      });
+      throw new HandshakeRefusedError({ code, message: DEFAULT_MESSAGES[code] });
+    }
+    const verification = await this.credentials.verify(token);
     if (!verification.ok) {
       this.bus.publish({
         type: 'auth.handshake',
@@ -55,15 +70,31 @@ export class HandshakeAuthenticator {
       throw new HandshakeRefusedError({ code, message: DEFAULT_MESSAGES[code] });
     }
     const { claims, source: method } = verification;
+    if (!claims.sub) {
+      // Development fallback with a token that names nobody: there is no identity to attach.
+      this.bus.publish({
+        type: 'auth.handshake',
+        outcome: 'failure',
+        reason: 'missing_sub',
+        code: ErrorCode.AuthInvalidToken,
+        method,
+        source,
+        target: 'connection',
+      });
+      const code = ErrorCode.AuthInvalidToken;
+      throw new HandshakeRefusedError({ code, message: DEFAULT_MESSAGES[code] });
+    }
     (socket.data as SocketData).handshake = { userId: claims.sub, exp: claims.exp, iat: claims.iat, method };
-    this.bus.publish({
-      type: 'auth.handshake',
+    const accepted = {
       outcome: 'success',
       method,
       actor: { userId: claims.sub },
       source,
       target: 'connection',
-    });
+    } as const;
+    this.bus.publish({ type: 'auth.handshake', ...accepted });
+    if (method === 'dev_bypass')
+      this.bus.publish({ type: 'auth.dev_bypass', reason: 'no_key_source', ...accepted });
   }
 }
 

@@ -1,15 +1,28 @@
 import { Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AppConfig } from '../config/app-config';
 import { AccessDeclarationChecker } from './access/access-declaration.checker';
+import { BootWarnings } from './boot-warnings.service';
 import { SecurityEventBus } from './security/security-event-bus';
 import { SecurityLogSubscriber } from './security/security-log.subscriber';
 import { ClientIpResolver } from './client-ip-resolver.service';
 import { Scheduler } from './scheduler';
 import { ShutdownState } from './shutdown-state';
+import { LoginAttemptLimiter } from './throttling/login-attempt-limiter.service';
 
 @Global()
 @Module({
-  imports: [DiscoveryModule],
+  imports: [
+    DiscoveryModule,
+    // Global: its storage holds every HTTP and socket counter (login attempts included).
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [{ name: 'default', ttl: config.rateLimit.windowMs, limit: config.rateLimit.httpMax }],
+      }),
+    }),
+  ],
   providers: [
     SecurityEventBus,
     SecurityLogSubscriber,
@@ -17,7 +30,9 @@ import { ShutdownState } from './shutdown-state';
     ShutdownState,
     Scheduler,
     ClientIpResolver,
+    BootWarnings,
+    LoginAttemptLimiter,
   ],
-  exports: [SecurityEventBus, ShutdownState, Scheduler, ClientIpResolver],
+  exports: [SecurityEventBus, ShutdownState, Scheduler, ClientIpResolver, LoginAttemptLimiter],
 })
 export class CommonModule {}

@@ -41,7 +41,7 @@ function okResult(token: string, source: TokenSource) {
 
 const invalid = (reason: string) => ({ ok: false, code: 'AUTH_INVALID_TOKEN', reason });
 const expired = { ok: false, code: 'AUTH_EXPIRED', reason: 'expired' };
-const jwksUnavailable = { ok: false, code: 'SERVICE_UNAVAILABLE', reason: 'jwks_unavailable' };
+const jwksUnavailable = { ok: false, code: 'INTERNAL_ERROR', reason: 'jwks_unavailable' };
 
 /** Only Date is faked: sockets, fetch and jose's AbortSignal timers keep running for real. */
 function fakeDateOnly(at: number): void {
@@ -493,7 +493,7 @@ describe('TokenVerifier', () => {
   });
 
   describe('JWKS unavailable', () => {
-    it('reports SERVICE_UNAVAILABLE jwks_unavailable when the key server refuses connections', async () => {
+    it('reports INTERNAL_ERROR jwks_unavailable when the key server refuses connections', async () => {
       const closed = await startJwksServer([keys.publicJwk]);
       const url = closed.url;
       await closed.close();
@@ -513,22 +513,19 @@ describe('TokenVerifier', () => {
       ['answers 500', 500, '{"keys":[]}'],
       ['answers 404 (a wrong JWKS path)', 404, 'not found'],
       ['answers 200 with a body that is not JSON', 200, '{not json'],
-    ])(
-      'reports SERVICE_UNAVAILABLE, not a bad token, when the key server %s',
-      async (_what, status, body) => {
-        const server = createServer((_req, res) => res.writeHead(status).end(body));
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-        try {
-          const { port } = server.address() as AddressInfo;
-          const verifier = verifierFor({ AUTH_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` });
-          expect(await verifier.verify(await keys.mint({ sub: 'user-1' }))).toEqual(jwksUnavailable);
-          expect(error).toHaveBeenCalledWith(expect.stringContaining('remote JWKS unavailable'));
-        } finally {
-          await new Promise((resolve) => server.close(resolve));
-        }
-      },
-    );
+    ])('reports INTERNAL_ERROR, not a bad token, when the key server %s', async (_what, status, body) => {
+      const server = createServer((_req, res) => res.writeHead(status).end(body));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      try {
+        const { port } = server.address() as AddressInfo;
+        const verifier = verifierFor({ AUTH_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` });
+        expect(await verifier.verify(await keys.mint({ sub: 'user-1' }))).toEqual(jwksUnavailable);
+        expect(error).toHaveBeenCalledWith(expect.stringContaining('remote JWKS unavailable'));
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
 
     it('still verifies HS256 tokens while the JWKS is unreachable', async () => {
       const closed = await startJwksServer([keys.publicJwk]);

@@ -185,7 +185,7 @@ export class TokenVerifier {
     if (source === 'jwks' && isJwksFetchFailure(error)) {
       // The key server did not answer: a server-side failure, not the client's bad token.
       this.logger.error(`remote JWKS unavailable: ${(error as Error).message}`);
-      return { ok: false, code: ErrorCode.ServiceUnavailable, reason: 'jwks_unavailable' };
+      return { ok: false, code: ErrorCode.InternalError, reason: 'jwks_unavailable' };
     }
     return invalid(ErrorCode.AuthInvalidToken, 'malformed');
   }

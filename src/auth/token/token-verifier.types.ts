@@ -18,11 +18,8 @@ export type TokenVerification =
   | { ok: true; claims: VerifiedClaims; source: TokenSource }
   | {
       ok: false;
-      /** AUTH_INVALID_TOKEN / AUTH_EXPIRED for the client's fault; SERVICE_UNAVAILABLE when a key source is unreachable. */
-      code:
-        | typeof ErrorCode.AuthInvalidToken
-        | typeof ErrorCode.AuthExpired
-        | typeof ErrorCode.ServiceUnavailable;
+      /** AUTH_INVALID_TOKEN / AUTH_EXPIRED for the client's fault; INTERNAL_ERROR (reason `jwks_unavailable`) when a key server does not answer. */
+      code: typeof ErrorCode.AuthInvalidToken | typeof ErrorCode.AuthExpired | typeof ErrorCode.InternalError;
       /** snake_case reason for the audit record: malformed, oversized, bad_signature, expired, not_yet_valid, wrong_issuer, wrong_audience, missing_sub, missing_exp, unknown_kid, alg_not_allowed, jwks_unavailable… */
       reason: string;
     };

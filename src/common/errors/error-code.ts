@@ -1,4 +1,7 @@
-/** Machine codes of PROTOCOL §6, shared by the HTTP and WebSocket envelopes. */
+/**
+ * Machine codes of PROTOCOL §6, shared by the HTTP and WebSocket envelopes (plus NOT_FOUND for HTTP
+ * 404s). A dependency that does not answer is INTERNAL_ERROR on the wire, with its own message.
+ */
 export const ErrorCode = {
   AuthRequired: 'AUTH_REQUIRED',
   AuthInvalidToken: 'AUTH_INVALID_TOKEN',
@@ -15,7 +18,6 @@ export const ErrorCode = {
   OrgNotFound: 'ORG_NOT_FOUND',
   CallNotFound: 'CALL_NOT_FOUND',
   NotFound: 'NOT_FOUND',
-  ServiceUnavailable: 'SERVICE_UNAVAILABLE',
   InternalError: 'INTERNAL_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -36,6 +38,5 @@ export const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   ORG_NOT_FOUND: 'Organization not found.',
   CALL_NOT_FOUND: 'Call not found.',
   NOT_FOUND: 'Not found.',
-  SERVICE_UNAVAILABLE: 'A dependency is unavailable. Please retry.',
   INTERNAL_ERROR: 'Internal server error.',
 };

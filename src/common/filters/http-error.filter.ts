@@ -16,7 +16,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   403: ErrorCode.Forbidden,
   404: ErrorCode.NotFound,
   429: ErrorCode.RateLimited,
-  503: ErrorCode.ServiceUnavailable,
+  503: ErrorCode.InternalError,
 };
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -33,7 +33,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   AGENT_NOT_FOUND: 404,
   ORG_NOT_FOUND: 404,
-  SERVICE_UNAVAILABLE: 503,
+  // Thrown deliberately only for a dependency that does not answer (e.g. the JWKS server).
+  INTERNAL_ERROR: 503,
 };
 
 /** Every HTTP error leaves as `{statusCode, error, code}` (PROTOCOL §4); logged once, here. */
@@ -46,7 +47,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     const response = http.getResponse<Response>();
     const request = http.getRequest<Request>();
     const body = this.toBody(exception, request);
-    if (!response.headersSent) response.status(body.statusCode).json(body);
+    if (response.headersSent) return;
+    if (body.statusCode === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+    response.status(body.statusCode).json(body);
   }
 
   private toBody(exception: unknown, request: Request): HttpErrorBody {
@@ -58,7 +61,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       const statusCode = exception.getStatus();
       const response = exception.getResponse();
       const fromBody = typeof response === 'object' ? (response as Record<string, unknown>) : {};
-      const code = (fromBody.code as string | undefined) ?? CODE_BY_STATUS[statusCode] ?? 'HTTP_ERROR';
+      const code = (fromBody.code as string | undefined) ?? codeForStatus(statusCode);
       const error =
         typeof fromBody.error === 'string' && fromBody.code
           ? fromBody.error
@@ -69,7 +72,12 @@ export class HttpErrorFilter implements ExceptionFilter {
       if (fromBody.details) body.details = fromBody.details;
       return body;
     }
-    const error = exception as Error;
+    const error = exception as Error & { status?: unknown; expose?: unknown };
+    // Express middleware (body-parser: 413 too large, 400 bad JSON, 415 charset) fails with
+    // http-errors objects: the client's mistake, answered with its status and no stack in the log.
+    if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500 && error.expose) {
+      return { statusCode: error.status, error: error.message, code: codeForStatus(error.status) };
+    }
     // The raw URL can carry `?key=`; log the path only.
     this.logger.error(`${request.method} ${request.path} failed: ${error?.message}`, error?.stack);
     return {
@@ -78,4 +86,8 @@ export class HttpErrorFilter implements ExceptionFilter {
       code: ErrorCode.InternalError,
     };
   }
+}
+
+function codeForStatus(status: number): string {
+  return CODE_BY_STATUS[status] ?? (status < 500 ? ErrorCode.InvalidPayload : ErrorCode.InternalError);
 }

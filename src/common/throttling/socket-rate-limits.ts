@@ -18,6 +18,11 @@ export const SOCKET_DEFAULT_LIMIT = 120;
 /** Login is keyed by IP whatever the socket already is: it is the credential-guessing surface. */
 export const LOGIN_EVENT = 'agent:login';
 
+/** The throttler storage key of one event's budget for one tracker (agent, visitor or ip). */
+export function socketThrottleKey(event: string, tracker: string): string {
+  return `ws|${event}|${tracker}`;
+}
+
 export function socketEventLimit(event: string, loginMax: number): number {
   if (event === LOGIN_EVENT) return loginMax;
   return SOCKET_EVENT_LIMITS[event] ?? SOCKET_DEFAULT_LIMIT;

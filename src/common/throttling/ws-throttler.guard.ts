@@ -15,7 +15,7 @@ import { WsError } from '../errors/ws-error';
 import { SecurityEventBus } from '../security/security-event-bus';
 import type { SocketData } from '../socket/socket-data';
 import { socketSource } from '../socket/socket-source';
-import { LOGIN_EVENT, socketEventLimit } from './socket-rate-limits';
+import { LOGIN_EVENT, socketEventLimit, socketThrottleKey } from './socket-rate-limits';
 
 /**
  * @nestjs/throttler on Socket.IO events. Runs first on every event (DESIGN §2 order), keyed by the
@@ -67,7 +67,7 @@ export class WsThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override generateKey(context: ExecutionContext, tracker: string): string {
-    return `ws|${context.switchToWs().getPattern()}|${tracker}`;
+    return socketThrottleKey(context.switchToWs().getPattern(), tracker);
   }
 
   protected override throwThrottlingException(context: ExecutionContext): Promise<void> {
