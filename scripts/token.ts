@@ -35,6 +35,13 @@ async function main(): Promise<void> {
     );
   }
 
+  if (config.auth.jwtSecrets.length === 0 && !config.auth.devBypass) {
+    // A token signed with the development secret would be refused (alg_not_allowed) by a server
+    // that only trusts asymmetric keys: say so instead of printing a useless token.
+    throw new Error(
+      'the server verifies tokens with AUTH_JWKS_URL / AUTH_PUBLIC_KEYS_FILE only; sign in through your identity provider, or set AUTH_JWT_SECRET for development',
+    );
+  }
   const secret = config.auth.jwtSecrets[0] ?? DEV_SECRET;
   let jwt = new SignJWT({ sub, role: 'authenticated' })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { configureApp } from './app.setup';
+import { ShutdownState } from './common/shutdown-state';
 import { AppConfig, ConfigValidationError } from './config/app-config';
 
 const LEVELS: Record<AppConfig['logLevel'], NestLogLevel[]> = {
@@ -35,6 +36,7 @@ async function bootstrap(): Promise<void> {
     if (closing) return;
     closing = true;
     Logger.log(`${signal} received: shutting down gracefully`, 'Bootstrap');
+    app.get(ShutdownState).begin();
     app.close().then(
       () => process.exit(0),
       (error: Error) => {

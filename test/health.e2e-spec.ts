@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { io } from 'socket.io-client';
 import { DatabaseService } from '../src/common/database/database.service';
+import { ShutdownState } from '../src/common/shutdown-state';
 import { connected, disconnected, startApp, TestApp } from './helpers/app';
 import { spawnServer } from './helpers/process';
 
@@ -21,6 +22,20 @@ describe('health probes', () => {
       expect((await http.get('/live')).body).toEqual({ live: true });
       const ready = await http.get('/ready');
       expect([ready.status, ready.body]).toEqual([200, { ready: true }]);
+    }
+  });
+
+  it('/ready turns 503 as soon as shutdown begins, before anything closes', async () => {
+    const other = await startApp();
+    try {
+      const http = request(other.app.getHttpServer());
+      expect((await http.get('/ready')).status).toBe(200);
+      other.app.get(ShutdownState).begin();
+      const ready = await http.get('/ready');
+      expect([ready.status, ready.body]).toEqual([503, { ready: false }]);
+      expect((await http.get('/live')).status).toBe(200);
+    } finally {
+      await other.close();
     }
   });
 

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { AgentAuthService } from './agent-auth.service';
-import { AuthBootWarnings } from './auth-boot-warnings.service';
 import { AuthController } from './auth.controller';
 import { CredentialVerifier } from './credential-verifier.service';
 import { AgentDirectory } from './directory/agent-directory.service';
@@ -29,7 +28,6 @@ import { TokenVerifier } from './token/token-verifier.service';
     WsAgentAuthGuard,
     CallPartyGuard,
     AdminAuthGuard,
-    AuthBootWarnings,
   ],
   exports: [
     AgentAuthService,

@@ -1,14 +1,14 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { SecurityEventBus } from '../common/security/security-event-bus';
+import { SecurityEventBus } from './security/security-event-bus';
 
 /**
  * Development conveniences are announced once, at boot, in the log and on the security-event bus
  * (`config.warning`), never per request.
  */
 @Injectable()
-export class AuthBootWarnings implements OnApplicationBootstrap {
-  private readonly logger = new Logger('AuthConfig');
+export class BootWarnings implements OnApplicationBootstrap {
+  private readonly logger = new Logger(BootWarnings.name);
 
   constructor(
     private readonly config: AppConfig,
@@ -26,6 +26,12 @@ export class AuthBootWarnings implements OnApplicationBootstrap {
       this.warn(
         'ticket_secret_generated',
         'TICKET_SECRET not set: tickets are signed with a random per-boot secret (they will not survive a restart or work across instances).',
+      );
+    }
+    if (this.config.redisUrl) {
+      this.warn(
+        'redis_not_used_yet',
+        'REDIS_URL is set but this version keeps presence, tickets and rate-limit counters in this process: run a single instance until the Redis stores land.',
       );
     }
   }

@@ -9,7 +9,12 @@ export class ShutdownState implements BeforeApplicationShutdown {
     return this.shuttingDown;
   }
 
-  beforeApplicationShutdown(): void {
+  /** Called by main.ts as soon as a signal arrives, so /ready turns 503 before anything closes. */
+  begin(): void {
     this.shuttingDown = true;
+  }
+
+  beforeApplicationShutdown(): void {
+    this.begin();
   }
 }

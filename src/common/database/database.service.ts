@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migration, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { mkdirSync } from 'node:fs';
@@ -13,7 +13,7 @@ export type Dialect = 'sqlite' | 'postgres';
  * for both. Features own their tables and migrations and run them through `migrate`.
  */
 @Injectable()
-export class DatabaseService implements OnModuleDestroy {
+export class DatabaseService implements OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseService.name);
   readonly dialect: Dialect;
   // Feature stores narrow this to their own table interfaces.
@@ -68,7 +68,8 @@ export class DatabaseService implements OnModuleDestroy {
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Closed last, after every module's destroy and shutdown-preparation hooks have written what they hold. */
+  async onApplicationShutdown(): Promise<void> {
     await this.db.destroy();
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { SecurityEvent } from './security-event';
 import { SecurityEventBus } from './security-event-bus';
 
@@ -7,12 +7,11 @@ import { SecurityEventBus } from './security-event-bus';
  * construction (see SecurityEvent), so the line is safe to ship to a log store.
  */
 @Injectable()
-export class SecurityLogSubscriber implements OnModuleInit {
-  private readonly logger = new Logger('Security');
+export class SecurityLogSubscriber {
+  private readonly logger = new Logger(SecurityLogSubscriber.name);
 
-  constructor(private readonly bus: SecurityEventBus) {}
-
-  onModuleInit(): void {
+  // Subscribed at construction, before any module's init hook can publish (boot warnings, seeding).
+  constructor(private readonly bus: SecurityEventBus) {
     this.bus.subscribe((event) => this.write(event));
   }
 
