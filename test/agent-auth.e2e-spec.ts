@@ -135,7 +135,12 @@ describe('agent authentication (HS256)', () => {
   });
 
   it('refuses each login failure with its code, then disconnects', async () => {
+    const before = testApp.events.length;
     await expectLoginRefused(testApp, { agentId: agent.agentId, token: 'garbage' }, 'AUTH_INVALID_TOKEN');
+    // An unverified claim is never recorded as the actor.
+    const refusal = testApp.events.slice(before).find((e) => e.type === 'auth.login')!;
+    expect(refusal.actor).toBeUndefined();
+    expect(refusal.details).toEqual({ claimedAgentId: agent.agentId });
     await expectLoginRefused(testApp, { agentId: agent.agentId }, 'AUTH_INVALID_TOKEN');
     const expired = await mintHs256({ sub: agent.userId, exp: Math.floor(Date.now() / 1000) - 60 });
     await expectLoginRefused(testApp, { agentId: agent.agentId, token: expired }, 'AUTH_EXPIRED');
@@ -177,6 +182,21 @@ describe('agent authentication (HS256)', () => {
       success: true,
       status: 'offline',
     });
+    socket.disconnect();
+  });
+
+  it('refuses any field on the payload-less events agent:back and agent:logout, changing nothing', async () => {
+    const { socket } = await login(testApp, await mintHs256({ sub: agent.userId }));
+    for (const event of ['agent:back', 'agent:logout']) {
+      const response = await ask<StatusAck>(socket, event, { evil: 1 });
+      expect(response).toEqual({
+        success: false,
+        error: expect.objectContaining({ code: 'INVALID_PAYLOAD' }),
+      });
+    }
+    // Still logged in and still away: neither event ran.
+    expect(await ask(socket, 'agent:status', { status: 'away' })).toEqual({ success: true, status: 'away' });
+    expect(await ask(socket, 'agent:back', {})).toEqual({ success: true, status: 'idle' });
     socket.disconnect();
   });
 
@@ -223,6 +243,14 @@ describe('agent authentication (HS256)', () => {
     const error = next<ErrorPayload>(socket, 'error');
     socket.emit('agent:status', { status: 'idle' });
     expect(await error).toEqual(expect.objectContaining({ code: 'FORBIDDEN', event: 'agent:status' }));
+    expect(testApp.events).toContainEqual(
+      expect.objectContaining({
+        type: 'auth.forbidden',
+        reason: 'organization_paused',
+        target: 'agent:status',
+        actor: expect.objectContaining({ agentId: pausedAgent.agentId }),
+      }),
+    );
     expect(await ask(socket, 'agent:status', { status: 'away' })).toEqual({ success: true, status: 'away' });
     socket.disconnect();
   });
@@ -265,6 +293,33 @@ describe('agent authentication (HS256)', () => {
     await expect(connected(reused)).rejects.toMatchObject({ data: { code: 'AUTH_INVALID_TOKEN' } });
     expect(JSON.stringify(testApp.events)).not.toContain(ticket);
     expect(JSON.stringify(testApp.events)).not.toContain(token);
+  });
+
+  it('tickets are refused once their 60 seconds have passed', async () => {
+    const token = await mintHs256({ sub: agent.userId });
+    const res = await request(testApp.url).post('/auth/ws-ticket').set('Authorization', `Bearer ${token}`);
+    const ticket = res.body.ticket as string;
+    // Move only the app's clock (Date), not timers, 61 s ahead.
+    jest.useFakeTimers({
+      doNotFake: [
+        'nextTick',
+        'setImmediate',
+        'setTimeout',
+        'setInterval',
+        'queueMicrotask',
+        'clearTimeout',
+        'clearInterval',
+        'clearImmediate',
+        'hrtime',
+        'performance',
+      ],
+    });
+    try {
+      jest.setSystemTime(Date.now() + 61_000);
+      await expectLoginRefused(testApp, { agentId: agent.agentId, token: ticket }, 'AUTH_INVALID_TOKEN');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('handshake: a valid token in each of the three places connects; an invalid one is refused', async () => {
@@ -310,7 +365,17 @@ describe('agent authentication: expiry', () => {
       success: false,
       error: expect.objectContaining({ code: 'AUTH_EXPIRED' }),
     });
+    const finalError = next<ErrorPayload>(socket, 'error', 5000);
     expect(await closed).toBe('io server disconnect');
+    // The last word before the disconnect: nothing the client sent failed, so no `event`.
+    expect(await finalError).toEqual({ code: 'AUTH_EXPIRED', message: expect.any(String) });
+    expect(testApp.events).toContainEqual(
+      expect.objectContaining({
+        type: 'auth.expired',
+        reason: 'expired_not_refreshed',
+        target: 'connection',
+      }),
+    );
   });
 
   it('a refresh before the grace ends keeps the socket', async () => {
@@ -345,6 +410,32 @@ describe('scenario 14: development fallback (no key source, not production)', ()
       }),
     );
     await expectLoginRefused(testApp, { agentId: 'agent_nobody', token: 'x' }, 'AUTH_PROFILE_NOT_FOUND');
+    // One warning at boot, not one per login.
+    const warnings = testApp.events.filter(
+      (e) => e.type === 'config.warning' && e.reason === 'dev_bypass_enabled',
+    );
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('at the handshake: a decodable token identifies its sub (recorded as a bypass); a non-JWT is refused', async () => {
+    const before = testApp.events.length;
+    const identified = testApp.connect({
+      auth: { token: await mintHs256({ sub: agent.userId }, { secret: 'x'.repeat(32) }) },
+    });
+    await connected(identified);
+    const success = next(identified, 'login:success');
+    identified.emit('agent:login', { agentId: agent.agentId });
+    await success;
+    identified.disconnect();
+    expect(testApp.events.slice(before)).toContainEqual(
+      expect.objectContaining({
+        type: 'auth.dev_bypass',
+        target: 'connection',
+        actor: { userId: agent.userId },
+      }),
+    );
+    const nobody = testApp.connect({ auth: { token: 'not-a-jwt' } });
+    await expect(connected(nobody)).rejects.toMatchObject({ data: { code: 'AUTH_INVALID_TOKEN' } });
   });
 });
 

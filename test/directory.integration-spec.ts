@@ -62,7 +62,7 @@ function directoryStoreSuite(open: () => Promise<OpenedDatabase>): void {
   });
 
   afterAll(async () => {
-    await opened?.database.onModuleDestroy();
+    await opened?.database.onApplicationShutdown();
     await opened?.dispose();
     jest.restoreAllMocks();
   });

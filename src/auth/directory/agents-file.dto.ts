@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import {
   IsArray,
@@ -6,6 +7,7 @@ import {
   IsInt,
   IsObject,
   IsString,
+  IsUrl,
   Length,
   Max,
   Min,
@@ -34,6 +36,20 @@ const Nullable = (): PropertyDecorator =>
   ValidateIf((_object, value) => value !== undefined && value !== null);
 
 const INTEGER = { message: 'must be an integer' };
+
+/**
+ * A media URL shown to visitors by the widget: absolute http(s) only, so that a `javascript:` or
+ * `data:` URL in the file can never reach a visitor's page.
+ */
+const IsMediaUrl = (): PropertyDecorator =>
+  applyDecorators(
+    IsString(),
+    Length(1, 2048),
+    IsUrl(
+      { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+      { message: 'must be an absolute http(s) URL' },
+    ),
+  );
 
 export class RoutingRuleDto {
   @IsString() @Length(1, 512) pathPattern!: string;
@@ -73,11 +89,11 @@ export class UserDto {
   @Nullable() @IsProtocolId() orgId?: string | null;
   @IsIn(ROLES) role!: Role;
   @IsString() @Length(1, 200) displayName!: string;
-  @Nullable() @IsString() @Length(1, 2048) avatarUrl?: string | null;
-  @Nullable() @IsString() @Length(1, 2048) waveVideoUrl?: string | null;
-  @Nullable() @IsString() @Length(1, 2048) introVideoUrl?: string | null;
-  @Nullable() @IsString() @Length(1, 2048) connectVideoUrl?: string | null;
-  @Nullable() @IsString() @Length(1, 2048) loopVideoUrl?: string | null;
+  @Nullable() @IsMediaUrl() avatarUrl?: string | null;
+  @Nullable() @IsMediaUrl() waveVideoUrl?: string | null;
+  @Nullable() @IsMediaUrl() introVideoUrl?: string | null;
+  @Nullable() @IsMediaUrl() connectVideoUrl?: string | null;
+  @Nullable() @IsMediaUrl() loopVideoUrl?: string | null;
   @Absent() @IsBoolean() active?: boolean;
   @Absent()
   @IsArray()

@@ -154,6 +154,16 @@ describe('parseAgentsFile', () => {
         'users[0] (userId "u-1").user_metadata: unknown field',
       ],
       [
+        'a javascript: media URL',
+        (f) => (f.users[0].avatarUrl = 'javascript:alert(1)'),
+        'users[0] (userId "u-1").avatarUrl: must be an absolute http(s) URL',
+      ],
+      [
+        'a data: media URL',
+        (f) => (f.users[0].loopVideoUrl = 'data:video/mp4;base64,AAAA'),
+        'users[0] (userId "u-1").loopVideoUrl: must be an absolute http(s) URL',
+      ],
+      [
         'an unknown membership field',
         (f) => (f.users[0].pools[0].weight = 1),
         'users[0].pools[0].weight: unknown field',
