@@ -38,12 +38,17 @@ class UndeclaredGateway {
   undeclared(): void {}
 
   @VisitorAccess()
-  @Public()
+  @VisitorAccess()
   @SubscribeMessage('deliberately:twice')
   twice(): void {}
 
-  // Declared, so not an offender (@Public keeps this test module free of the auth providers).
+  // @Public is for HTTP routes only (DESIGN §2).
   @Public()
+  @SubscribeMessage('deliberately:public')
+  publicMessage(): void {}
+
+  // Declared, so not an offender (@VisitorAccess needs no auth providers in this test module).
+  @VisitorAccess()
   @SubscribeMessage('deliberately:fine')
   fine(): void {}
 }
@@ -69,9 +74,10 @@ describe('deny by default (DESIGN §2)', () => {
         expect.stringContaining('UndeclaredGateway.twice ("deliberately:twice"): 2 access decorators'),
         // Without @SocketEdge nothing would validate or throttle its events.
         'UndeclaredGateway: gateway without @SocketEdge()',
+        'UndeclaredGateway.publicMessage ("deliberately:public"): "public" access does not apply to ws handlers',
       ]),
     );
-    expect(error.offenders).toHaveLength(4);
+    expect(error.offenders).toHaveLength(5);
     await app.close().catch(() => undefined);
   });
 
@@ -87,7 +93,7 @@ describe('deny by default (DESIGN §2)', () => {
       const byName = Object.fromEntries(handlers.map((h) => [h.name, h.kinds]));
       expect(handlers.length).toBeGreaterThanOrEqual(10);
       for (const handler of handlers) expect(handler.kinds).toHaveLength(1);
-      expect(byName['SignalingGateway.login ("agent:login")']).toEqual(['public']);
+      expect(byName['SignalingGateway.login ("agent:login")']).toEqual(['visitor']);
       expect(byName['SignalingGateway.status ("agent:status")']).toEqual(['agent']);
       expect(byName['AuthController.wsTicket (POST route)']).toEqual(['admin']);
       expect(byName['HealthController.ready (GET route)']).toEqual(['public']);

@@ -4,7 +4,6 @@ import { IsString, MaxLength } from 'class-validator';
 import { AuthModule } from '../src/auth/auth.module';
 import { CallParty, CurrentSpeaker, Speaker } from '../src/auth/decorators/call-party.decorator';
 import { VisitorAccess } from '../src/auth/decorators/visitor-access.decorator';
-import { Public } from '../src/common/access/public.decorator';
 import { SocketEdge } from '../src/common/socket/socket-edge.decorator';
 import { login } from './helpers/agent';
 import { connected, next, request as ask, startApp, TestApp } from './helpers/app';
@@ -21,7 +20,7 @@ class EchoDto {
 @WebSocketGateway()
 @SocketEdge()
 class ProbeGateway {
-  @Public()
+  @VisitorAccess()
   @SubscribeMessage('probe:boom')
   boom(): never {
     throw new Error('database password is hunter2');

@@ -11,8 +11,8 @@ import type { Server, Socket } from 'socket.io';
 import { AgentAuthService } from '../auth/agent-auth.service';
 import { AgentAuth } from '../auth/decorators/agent-auth.decorator';
 import { AuthenticatedAgent } from '../auth/decorators/authenticated-agent.decorator';
+import { VisitorAccess } from '../auth/decorators/visitor-access.decorator';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.service';
-import { Public } from '../common/access/public.decorator';
 import { ClientIpResolver } from '../common/client-ip-resolver.service';
 import { DomainError } from '../common/errors/domain-error';
 import { ErrorCode } from '../common/errors/error-code';
@@ -70,7 +70,8 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     if (auth) await this.presence.socketClosed(auth.agentId, socket.id);
   }
 
-  @Public()
+  // Anyone may try to log in: that is how a socket establishes identity (throttled per IP).
+  @VisitorAccess()
   @SubscribeMessage(ClientEvent.AgentLogin)
   async login(@ConnectedSocket() socket: Socket, @MessageBody() body: AgentLoginDto): Promise<void> {
     const data = socket.data as SocketData;

@@ -12,8 +12,9 @@ export const ACCESS_TRANSPORTS: Record<AccessKind, ReadonlyArray<'http' | 'ws'>>
   'call-party': ['ws'],
   metrics: ['http'],
   admin: ['http'],
-  // The login message is public too: it is how a socket establishes identity.
-  public: ['http', 'ws'],
+  // HTTP only (DESIGN §2). An anonymous socket event is @VisitorAccess(): validated, throttled,
+  // and visibly a message anyone may send.
+  public: ['http'],
 };
 
 /**

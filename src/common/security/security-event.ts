@@ -33,15 +33,8 @@ export interface SecuritySource {
   transport: Transport;
 }
 
-/**
- * One authentication or authorization decision. Carries what an audit record needs (PROTOCOL §7)
- * and never a credential: at most a short fingerprint in `details`.
- */
-export interface SecurityEvent {
+interface SecurityEventBase {
   type: SecurityEventType;
-  outcome: 'success' | 'failure';
-  /** snake_case; required for failures. */
-  reason?: string;
   /** How the credential was presented (jwt, ticket, dev_bypass, api_key…), for metrics labels. */
   method?: string;
   actor?: SecurityActor;
@@ -55,3 +48,14 @@ export interface SecurityEvent {
   /** The machine code sent to the client, when there was a refusal. */
   code?: string;
 }
+
+/**
+ * One authentication or authorization decision. Carries what an audit record needs (PROTOCOL §7)
+ * and never a credential: at most a short fingerprint in `details`. A failure without a `reason`
+ * does not compile (PROTOCOL §7: "Failures always carry `reason`").
+ */
+export type SecurityEvent = SecurityEventBase &
+  (
+    | { outcome: 'success'; /** snake_case, optional for successes. */ reason?: string }
+    | { outcome: 'failure'; /** snake_case, e.g. `invalid_token`. */ reason: string }
+  );
