@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { configureApp } from './app.setup';
-import { ShutdownState } from './common/shutdown-state';
+import { ShutdownState } from './common/shutdown-state.service';
 import { AppConfig, ConfigValidationError } from './config/app-config';
 
 const LEVELS: Record<AppConfig['logLevel'], NestLogLevel[]> = {

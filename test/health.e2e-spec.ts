@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { io } from 'socket.io-client';
 import { DatabaseService } from '../src/common/database/database.service';
-import { ShutdownState } from '../src/common/shutdown-state';
+import { ShutdownState } from '../src/common/shutdown-state.service';
 import { connected, disconnected, startApp, TestApp } from './helpers/app';
 import { spawnServer } from './helpers/process';
 

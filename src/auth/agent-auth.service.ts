@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/errors/domain-error';
 import { DEFAULT_MESSAGES, ErrorCode } from '../common/errors/error-code';
 import type { SecurityActor, SecurityEventType, SecuritySource } from '../common/security/security-event';
-import { SecurityEventBus } from '../common/security/security-event-bus';
+import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import type { AgentIdentity, HandshakeIdentity } from '../common/socket/socket-data';
 import { CredentialVerifier } from './credential-verifier.service';
 import { AgentDirectory } from './directory/agent-directory.service';

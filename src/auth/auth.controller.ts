@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { httpSource, routeTarget } from '../common/http-source';
-import { SecurityEventBus } from '../common/security/security-event-bus';
+import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import { HttpIdentity } from './agent-auth.service';
 import { AdminAuth, CurrentUser } from './decorators/admin-auth.decorator';
 import { TicketService } from './tickets/ticket.service';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { DEFAULT_MESSAGES, ErrorCode } from '../common/errors/error-code';
-import { SecurityEventBus } from '../common/security/security-event-bus';
+import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import { LoginAttemptLimiter } from '../common/throttling/login-attempt-limiter.service';
 import type { SocketData } from '../common/socket/socket-data';
 import { socketSource } from '../common/socket/socket-source';

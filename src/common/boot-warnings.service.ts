@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { SecurityEventBus } from './security/security-event-bus';
+import { SecurityEventBus } from './security/security-event-bus.service';
 
 /**
  * Development conveniences are announced once, at boot, in the log and on the security-event bus

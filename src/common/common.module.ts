@@ -4,11 +4,11 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { AccessDeclarationChecker } from './access/access-declaration.checker';
 import { BootWarnings } from './boot-warnings.service';
-import { SecurityEventBus } from './security/security-event-bus';
+import { SecurityEventBus } from './security/security-event-bus.service';
 import { SecurityLogSubscriber } from './security/security-log.subscriber';
 import { ClientIpResolver } from './client-ip-resolver.service';
-import { Scheduler } from './scheduler';
-import { ShutdownState } from './shutdown-state';
+import { Scheduler } from './scheduler.service';
+import { ShutdownState } from './shutdown-state.service';
 import { LoginAttemptLimiter } from './throttling/login-attempt-limiter.service';
 
 @Global()

@@ -3,7 +3,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { Public } from '../common/access/public.decorator';
 import { DatabaseService } from '../common/database/database.service';
-import { ShutdownState } from '../common/shutdown-state';
+import { ShutdownState } from '../common/shutdown-state.service';
 
 /** Probes for orchestrators. Exempt from rate limits; no dependency details leave the process. */
 @Controller()

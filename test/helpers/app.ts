@@ -10,7 +10,7 @@ import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { AppConfig, validateEnvironment } from '../../src/config/app-config';
 import { SecurityEvent } from '../../src/common/security/security-event';
-import { SecurityEventBus } from '../../src/common/security/security-event-bus';
+import { SecurityEventBus } from '../../src/common/security/security-event-bus.service';
 import { TEST_HS256_SECRET } from './keys';
 
 export const AGENTS_FILE = join(__dirname, '..', '..', 'config', 'agents.example.json');

@@ -3,7 +3,7 @@ import { DeclareAccess } from '../../common/access/access-kind';
 import type { HttpIdentity } from '../agent-auth.service';
 import type { Role } from '../directory/directory.types';
 import { AdminAuthGuard, AuthenticatedRequest } from '../guards/admin-auth.guard';
-import { AdminAuthRoles } from './admin-auth-roles';
+import { AdminAuthRoles } from './admin-auth-roles.decorator';
 
 /**
  * An HTTP route for users of the directory holding at least one of `roles`

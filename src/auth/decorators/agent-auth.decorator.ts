@@ -1,7 +1,7 @@
 import { applyDecorators, UseGuards } from '@nestjs/common';
 import { DeclareAccess } from '../../common/access/access-kind';
 import { WsAgentAuthGuard } from '../guards/ws-agent-auth.guard';
-import { AgentAuthOptions, AgentAuthOptionsValue } from './agent-auth-options';
+import { AgentAuthOptions, AgentAuthOptionsValue } from './agent-auth-options.decorator';
 
 /**
  * The handler runs only for a socket logged in (`agent:login`) as an active agent whose token has

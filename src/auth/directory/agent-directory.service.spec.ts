@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SecurityEvent } from '../../common/security/security-event';
-import { SecurityEventBus } from '../../common/security/security-event-bus';
+import { SecurityEventBus } from '../../common/security/security-event-bus.service';
 import { AppConfig, validateEnvironment } from '../../config/app-config';
 import { AgentDirectory } from './agent-directory.service';
 import { AgentsFileError, loadAgentsFile } from './agents-file';

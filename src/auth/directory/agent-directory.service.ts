@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { SecurityEventBus } from '../../common/security/security-event-bus';
+import { SecurityEventBus } from '../../common/security/security-event-bus.service';
 import { AppConfig } from '../../config/app-config';
 import { loadAgentsFile } from './agents-file';
 import { DirectoryStore } from './directory.store';

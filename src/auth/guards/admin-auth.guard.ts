@@ -4,9 +4,9 @@ import type { Request } from 'express';
 import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import { httpSource, routeTarget } from '../../common/http-source';
-import { SecurityEventBus } from '../../common/security/security-event-bus';
+import { SecurityEventBus } from '../../common/security/security-event-bus.service';
 import { AgentAuthService, HttpIdentity } from '../agent-auth.service';
-import { AdminAuthRoles } from '../decorators/admin-auth-roles';
+import { AdminAuthRoles } from '../decorators/admin-auth-roles.decorator';
 import { roleAtLeast } from '../directory/directory.types';
 
 export type AuthenticatedRequest = Request & { identity?: HttpIdentity };

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { ErrorCode } from '../../common/errors/error-code';
 import { WsError } from '../../common/errors/ws-error';
-import { SecurityEventBus } from '../../common/security/security-event-bus';
+import { SecurityEventBus } from '../../common/security/security-event-bus.service';
 import type { SocketData } from '../../common/socket/socket-data';
 import { AgentAuthService } from '../agent-auth.service';
 import { assertSessionUsable, publishRefusal } from './ws-agent-auth.guard';

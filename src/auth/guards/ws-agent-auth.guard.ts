@@ -3,11 +3,11 @@ import { Reflector } from '@nestjs/core';
 import type { Socket } from 'socket.io';
 import { ErrorCode } from '../../common/errors/error-code';
 import { WsError } from '../../common/errors/ws-error';
-import { SecurityEventBus } from '../../common/security/security-event-bus';
+import { SecurityEventBus } from '../../common/security/security-event-bus.service';
 import type { AgentIdentity, SocketData } from '../../common/socket/socket-data';
 import { socketSource } from '../../common/socket/socket-source';
 import { AgentAuthService } from '../agent-auth.service';
-import { AgentAuthOptions } from '../decorators/agent-auth-options';
+import { AgentAuthOptions } from '../decorators/agent-auth-options.decorator';
 import { roleAtLeast } from '../directory/directory.types';
 
 /**

@@ -4,7 +4,7 @@ import type { Socket } from 'socket.io';
 import { DomainError } from '../errors/domain-error';
 import { DEFAULT_MESSAGES, ErrorCode } from '../errors/error-code';
 import { FieldError, WsError } from '../errors/ws-error';
-import { SecurityEventBus } from '../security/security-event-bus';
+import { SecurityEventBus } from '../security/security-event-bus.service';
 import type { SocketData } from '../socket/socket-data';
 import { socketSource } from '../socket/socket-source';
 

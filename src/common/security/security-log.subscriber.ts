@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SecurityEvent } from './security-event';
-import { SecurityEventBus } from './security-event-bus';
+import { SecurityEventBus } from './security-event-bus.service';
 
 /**
  * Writes each security decision as one structured log line. Events carry no credentials by

@@ -10,7 +10,7 @@ import {
 import type { Request } from 'express';
 import { AppConfig } from '../../config/app-config';
 import { ErrorCode } from '../errors/error-code';
-import { SecurityEventBus } from '../security/security-event-bus';
+import { SecurityEventBus } from '../security/security-event-bus.service';
 import { httpSource, routeTarget } from '../http-source';
 
 /**

@@ -12,7 +12,7 @@ import type { Socket } from 'socket.io';
 import { AppConfig } from '../../config/app-config';
 import { ErrorCode } from '../errors/error-code';
 import { WsError } from '../errors/ws-error';
-import { SecurityEventBus } from '../security/security-event-bus';
+import { SecurityEventBus } from '../security/security-event-bus.service';
 import type { SocketData } from '../socket/socket-data';
 import { socketSource } from '../socket/socket-source';
 import { LOGIN_EVENT, socketEventLimit, socketThrottleKey } from './socket-rate-limits';

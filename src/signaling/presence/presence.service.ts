@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
-import { Scheduler } from '../../common/scheduler';
+import { Scheduler } from '../../common/scheduler.service';
 import type { AgentIdentity } from '../../common/socket/socket-data';
 import type { DirectoryUser, Organization } from '../../auth/directory/directory.types';
 import { AgentDirectory } from '../../auth/directory/agent-directory.service';
