@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { DatabaseModule } from './common/database/database.module';
@@ -10,7 +11,15 @@ import { HealthModule } from './health/health.module';
 import { SignalingModule } from './signaling/signaling.module';
 
 @Module({
-  imports: [AppConfigModule, CommonModule, DatabaseModule, AuthModule, SignalingModule, HealthModule],
+  imports: [
+    AppConfigModule,
+    CommonModule,
+    DatabaseModule,
+    AuthModule,
+    AuditModule,
+    SignalingModule,
+    HealthModule,
+  ],
   providers: [
     // Global guards and filters reach controllers only; the gateway declares its own on its class.
     { provide: APP_GUARD, useClass: HttpThrottlerGuard },

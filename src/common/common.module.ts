@@ -4,6 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig } from '../config/app-config';
 import { AccessDeclarationChecker } from './access/access-declaration.checker';
 import { BootWarnings } from './boot-warnings.service';
+import { Clock } from './clock.service';
 import { SecurityEventBus } from './security/security-event-bus.service';
 import { SecurityLogSubscriber } from './security/security-log.subscriber';
 import { ClientIpResolver } from './client-ip-resolver.service';
@@ -32,7 +33,8 @@ import { LoginAttemptLimiter } from './throttling/login-attempt-limiter.service'
     ClientIpResolver,
     BootWarnings,
     LoginAttemptLimiter,
+    Clock,
   ],
-  exports: [SecurityEventBus, ShutdownState, Scheduler, ClientIpResolver, LoginAttemptLimiter],
+  exports: [SecurityEventBus, ShutdownState, Scheduler, ClientIpResolver, LoginAttemptLimiter, Clock],
 })
 export class CommonModule {}

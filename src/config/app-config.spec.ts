@@ -57,8 +57,25 @@ describe('validateEnvironment', () => {
         sqlitePath: './data/signalgate.db',
         redisUrl: null,
         rateLimit: { enabled: true, windowMs: 60_000, httpMax: 100, metricsMax: 60, loginMax: 10 },
+        audit: {
+          retentionDays: 90,
+          spillPath: 'data/audit-spill.ndjson',
+          flushIntervalMs: 250,
+          batchSize: 500,
+          queueMax: 10_000,
+        },
         publicDocsEnabled: true,
       });
+    });
+
+    it('keeps the audit spill file next to the SQLite file unless told otherwise', () => {
+      expect(validateEnvironment({ SQLITE_PATH: '/var/lib/sg/db.sqlite' }).audit.spillPath).toBe(
+        '/var/lib/sg/audit-spill.ndjson',
+      );
+      expect(validateEnvironment({ AUDIT_SPILL_PATH: '/spill/a.ndjson' }).audit.spillPath).toBe(
+        '/spill/a.ndjson',
+      );
+      expect(() => validateEnvironment({ AUDIT_RETENTION_DAYS: '0' })).toThrow('AUDIT_RETENTION_DAYS');
     });
 
     it('turns the development conveniences off in production', () => {

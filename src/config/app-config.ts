@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
 import { EnvironmentVariables, LogLevel, NodeEnv } from './environment.dto';
 
 export type { LogLevel, NodeEnv } from './environment.dto';
@@ -52,6 +53,16 @@ export class AppConfig {
     readonly httpMax: number;
     readonly metricsMax: number;
     readonly loginMax: number;
+  };
+
+  readonly audit!: {
+    readonly retentionDays: number;
+    /** Append-only file where records wait while the database does not answer. */
+    readonly spillPath: string;
+    readonly flushIntervalMs: number;
+    readonly batchSize: number;
+    /** Records held in memory at most; beyond it the oldest go to the spill file. */
+    readonly queueMax: number;
   };
 
   readonly publicDocsEnabled!: boolean;
@@ -129,6 +140,7 @@ export function validateEnvironment(env: Environment): AppConfig {
 
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
+  const sqlitePath = vars.SQLITE_PATH ?? './data/signalgate.db';
   return new AppConfig({
     port: vars.PORT ?? 3000,
     host: vars.HOST ?? '0.0.0.0',
@@ -156,7 +168,7 @@ export function validateEnvironment(env: Environment): AppConfig {
     corsOrigins: corsList.length === 0 || corsList.includes('*') ? '*' : corsList,
     trustProxy,
     databaseUrl: vars.DATABASE_URL ?? null,
-    sqlitePath: vars.SQLITE_PATH ?? './data/signalgate.db',
+    sqlitePath,
     redisUrl: vars.REDIS_URL ?? null,
     rateLimit: {
       enabled: vars.RATE_LIMIT_ENABLED ?? true,
@@ -164,6 +176,13 @@ export function validateEnvironment(env: Environment): AppConfig {
       httpMax: vars.RATE_LIMIT_HTTP_MAX ?? 100,
       metricsMax: vars.RATE_LIMIT_METRICS_MAX ?? 60,
       loginMax: vars.RATE_LIMIT_LOGIN_MAX ?? 10,
+    },
+    audit: {
+      retentionDays: vars.AUDIT_RETENTION_DAYS ?? 90,
+      spillPath: vars.AUDIT_SPILL_PATH ?? join(dirname(sqlitePath), 'audit-spill.ndjson'),
+      flushIntervalMs: vars.AUDIT_FLUSH_INTERVAL_MS ?? 250,
+      batchSize: vars.AUDIT_BATCH_SIZE ?? 500,
+      queueMax: vars.AUDIT_QUEUE_MAX ?? 10_000,
     },
     publicDocsEnabled: vars.PUBLIC_DOCS_ENABLED ?? !isProduction,
   });

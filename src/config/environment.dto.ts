@@ -65,6 +65,13 @@ export class EnvironmentVariables {
   @IsOptional() @IsIntegerBetween(1, 1_000_000) RATE_LIMIT_METRICS_MAX?: number;
   @IsOptional() @IsIntegerBetween(1, 1_000_000) RATE_LIMIT_LOGIN_MAX?: number;
 
+  // --- audit trail ---
+  @IsOptional() @IsIntegerBetween(1, 36_500) AUDIT_RETENTION_DAYS?: number;
+  @IsOptional() @IsString() AUDIT_SPILL_PATH?: string;
+  @IsOptional() @IsIntegerBetween(10, 60_000) AUDIT_FLUSH_INTERVAL_MS?: number;
+  @IsOptional() @IsIntegerBetween(1, 10_000) AUDIT_BATCH_SIZE?: number;
+  @IsOptional() @IsIntegerBetween(100, 1_000_000) AUDIT_QUEUE_MAX?: number;
+
   // --- docs ---
   @IsOptional() @IsFlag() PUBLIC_DOCS_ENABLED?: boolean;
 }

@@ -1,0 +1,61 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Clock } from '../common/clock.service';
+import { Scheduler } from '../common/scheduler.service';
+import { SecurityEventBus } from '../common/security/security-event-bus.service';
+import { AppConfig } from '../config/app-config';
+import { AuditStore } from './audit.store';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Small batches, each its own transaction, so a purge never holds the table for long. */
+const PURGE_BATCH = 1_000;
+const JOB = 'audit:retention';
+
+/**
+ * Deletes records older than AUDIT_RETENTION_DAYS at boot and then daily. Each purge is itself
+ * recorded (`audit.retention_purge` with the count); chains stay verifiable from their new anchors.
+ */
+@Injectable()
+export class AuditRetention implements OnApplicationBootstrap {
+  private readonly logger = new Logger(AuditRetention.name);
+
+  constructor(
+    private readonly store: AuditStore,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
+    private readonly bus: SecurityEventBus,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const run = async (): Promise<void> => {
+      try {
+        await this.purge();
+      } catch (error) {
+        this.logger.error(`retention purge failed (retried tomorrow): ${(error as Error).message}`);
+      } finally {
+        this.scheduler.schedule(JOB, DAY_MS, run);
+      }
+    };
+    this.scheduler.schedule(JOB, 0, run);
+  }
+
+  /** Purges what is past the horizon now; returns how many records went. */
+  async purge(): Promise<number> {
+    const cutoff = new Date(this.clock.now() - this.config.audit.retentionDays * DAY_MS).toISOString();
+    let purged = 0;
+    for (let deleted = await this.store.purgeBatch(cutoff, PURGE_BATCH); deleted > 0;) {
+      purged += deleted;
+      deleted = await this.store.purgeBatch(cutoff, PURGE_BATCH);
+    }
+    if (purged > 0) {
+      this.logger.log(`purged ${purged} audit records older than ${cutoff}`);
+      this.bus.publish({
+        type: 'audit.retention_purge',
+        outcome: 'success',
+        source: { transport: 'system' },
+        details: { count: purged, cutoff, retentionDays: this.config.audit.retentionDays },
+      });
+    }
+    return purged;
+  }
+}
