@@ -1,27 +1,15 @@
 import { Logger } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
 import { loadAgentsFile } from '../src/auth/directory/agents-file';
 import { inCanonicalOrder } from '../src/auth/directory/directory.store';
 import type { DirectorySnapshot, DirectoryUser, Organization } from '../src/auth/directory/directory.types';
 import { KyselyDirectoryStore } from '../src/auth/directory/kysely-directory.store';
-import { DatabaseService } from '../src/common/database/database.service';
-import { validateEnvironment } from '../src/config/app-config';
 import { AGENTS_FILE } from './helpers/app';
+import { onEachDatabase, OpenedDatabase } from './helpers/databases';
 
 /**
  * The real KyselyDirectoryStore against SQLite (always) and Postgres (when DATABASE_URL is set, in
  * a fresh database created for the run and dropped afterwards): same statements, same results.
  */
-
-interface OpenedDatabase {
-  database: DatabaseService;
-  /** Called after the DatabaseService is closed. */
-  dispose(): Promise<void>;
-}
 
 const TABLES_CHILDREN_FIRST = [
   'pool_memberships',
@@ -262,48 +250,4 @@ function directoryStoreSuite(open: () => Promise<OpenedDatabase>): void {
   });
 }
 
-describe('KyselyDirectoryStore on SQLite', () => {
-  directoryStoreSuite(() => {
-    const dir = mkdtempSync(join(tmpdir(), 'signalgate-directory-'));
-    const database = new DatabaseService(validateEnvironment({ SQLITE_PATH: join(dir, 'directory.db') }));
-    return Promise.resolve({
-      database,
-      dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
-    });
-  });
-});
-
-const DATABASE_URL = process.env.DATABASE_URL;
-
-describe('KyselyDirectoryStore on Postgres', () => {
-  if (!DATABASE_URL) {
-    it('postgres suite skipped: DATABASE_URL not set', () => {
-      process.stdout.write(
-        'KyselyDirectoryStore on Postgres: skipped because DATABASE_URL is not set ' +
-          '(e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)\n',
-      );
-    });
-    return;
-  }
-
-  directoryStoreSuite(async () => {
-    const name = `sg_test_${randomBytes(6).toString('hex')}`;
-    const admin = new Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    // The name is generated above from hex digits only, so quoting it is safe.
-    await admin.query(`CREATE DATABASE "${name}"`);
-    const url = new URL(DATABASE_URL);
-    url.pathname = `/${name}`;
-    const database = new DatabaseService(validateEnvironment({ DATABASE_URL: url.toString() }));
-    return {
-      database,
-      dispose: async () => {
-        try {
-          await admin.query(`DROP DATABASE IF EXISTS "${name}"`);
-        } finally {
-          await admin.end();
-        }
-      },
-    };
-  });
-});
+onEachDatabase('KyselyDirectoryStore', directoryStoreSuite);

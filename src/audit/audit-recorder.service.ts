@@ -101,28 +101,26 @@ export class AuditRecorder implements OnModuleInit, BeforeApplicationShutdown {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
-      if (this.storeDown || this.spill.hasRecords) {
-        // Older records wait on disk: they go first, and while they cannot, so does this batch.
-        if (!(await this.replaySpill())) {
-          this.spillNow(this.queue.splice(0));
-          return;
-        }
+      // Older records wait on disk: they go first, and while they cannot, so does the queue.
+      if (this.spill.hasRecords && !(await this.replaySpill())) {
+        this.spillNow(this.queue.splice(0));
+        return;
       }
-      const batch = this.queue.slice(0, this.config.audit.batchSize);
+      const batch = this.queue.splice(0, this.config.audit.batchSize);
       try {
         await this.store.append(batch);
-        this.queue.splice(0, batch.length);
         this.counters.written += batch.length;
+        this.markUp();
       } catch (error) {
-        this.queue.splice(0, batch.length);
         this.counters.writeFailures += 1;
         this.markDown(error);
-        this.spillNow(batch);
+        // If even the disk refuses, the batch is back in the queue: stop here, retry next flush.
+        if (!this.spillNow(batch)) return;
       }
     }
   }
 
-  /** Replays spilled records into the store; true when nothing is left on disk. */
+  /** Replays spilled records into the store, oldest first; true when nothing is left on disk. */
   private async replaySpill(): Promise<boolean> {
     for (let taken = this.spill.takeForReplay(); taken; taken = this.spill.takeForReplay()) {
       try {
@@ -136,10 +134,9 @@ export class AuditRecorder implements OnModuleInit, BeforeApplicationShutdown {
       }
       taken.done();
       this.counters.replayed += taken.records.length;
+      this.markUp();
       if (taken.records.length > 0) this.logger.log(`replayed ${taken.records.length} spilled audit records`);
     }
-    if (this.storeDown) this.logger.log('audit store answers again');
-    this.storeDown = false;
     return true;
   }
 
@@ -152,15 +149,23 @@ export class AuditRecorder implements OnModuleInit, BeforeApplicationShutdown {
     this.storeDown = true;
   }
 
-  private spillNow(records: AuditRecord[]): void {
-    if (records.length === 0) return;
+  private markUp(): void {
+    if (this.storeDown) this.logger.log('audit store answers again');
+    this.storeDown = false;
+  }
+
+  /** True once the records are on disk; otherwise they go back to the head of the queue. */
+  private spillNow(records: AuditRecord[]): boolean {
+    if (records.length === 0) return true;
     try {
       this.spill.append(records);
       this.counters.spilled += records.length;
+      return true;
     } catch (error) {
       // Disk and database both gone: keep them in memory rather than drop them; the next flush retries.
       this.logger.error(`cannot write the audit spill file: ${(error as Error).message}`);
       this.queue.unshift(...records);
+      return false;
     }
   }
 

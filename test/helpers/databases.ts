@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { DatabaseService } from '../../src/common/database/database.service';
+import { validateEnvironment } from '../../src/config/app-config';
+
+export interface OpenedDatabase {
+  database: DatabaseService;
+  /** The environment that points an app at this database (SQLITE_PATH or DATABASE_URL). */
+  env: Record<string, string>;
+  /** Called after the DatabaseService is closed. */
+  dispose(): Promise<void>;
+}
+
+export const DATABASE_URL = process.env.DATABASE_URL;
+
+/** A fresh SQLite file in a temporary directory. */
+export function openSqlite(): Promise<OpenedDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), 'signalgate-db-'));
+  const env = { SQLITE_PATH: join(dir, 'signalgate.db') };
+  return Promise.resolve({
+    database: new DatabaseService(validateEnvironment(env)),
+    env,
+    dispose: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
+  });
+}
+
+/** A fresh Postgres database created for this run on DATABASE_URL's server, dropped afterwards. */
+export async function openPostgres(): Promise<OpenedDatabase> {
+  const name = `sg_test_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  // The name is generated above from hex digits only, so quoting it is safe.
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const url = new URL(DATABASE_URL!);
+  url.pathname = `/${name}`;
+  const env = { DATABASE_URL: url.toString() };
+  return {
+    database: new DatabaseService(validateEnvironment(env)),
+    env,
+    dispose: async () => {
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
+
+/**
+ * Runs `suite` on SQLite always and on Postgres when DATABASE_URL is set; otherwise the Postgres
+ * variant prints why it is skipped (never silently).
+ */
+export function onEachDatabase(title: string, suite: (open: () => Promise<OpenedDatabase>) => void): void {
+  describe(`${title} on SQLite`, () => suite(openSqlite));
+  describe(`${title} on Postgres`, () => {
+    if (!DATABASE_URL) {
+      it('postgres suite skipped: DATABASE_URL not set', () => {
+        process.stdout.write(
+          `${title} on Postgres: skipped because DATABASE_URL is not set ` +
+            '(e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)\n',
+        );
+      });
+      return;
+    }
+    suite(openPostgres);
+  });
+}
