@@ -1,9 +1,14 @@
 import { BadRequestException, INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import type { ServerOptions } from 'socket.io';
+import { AgentAuthService } from './auth/agent-auth.service';
+import { DocsAccessMiddleware } from './auth/docs-access.middleware';
 import { ErrorCode } from './common/errors/error-code';
+import { isDocsPath, serveOpenApi } from './common/openapi/openapi';
+import { SecurityEventBus } from './common/security/security-event-bus.service';
 import { toFieldErrors } from './common/validation/validation-details';
 import { AppConfig } from './config/app-config';
 
@@ -36,10 +41,23 @@ class SignalgateIoAdapter extends IoAdapter {
 export function configureApp(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
   app.set('trust proxy', config.trustProxy);
-  app.use(helmet());
+  // Swagger UI loads only same-origin scripts, so the default CSP stands, except
+  // `upgrade-insecure-requests`: over plain HTTP (a developer's http://localhost) some browsers would
+  // rewrite the UI's own assets to https:// and show a blank page. Nothing else is relaxed.
+  const defaultHeaders = helmet();
+  const docsHeaders = helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } });
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    (isDocsPath(req.path) ? docsHeaders : defaultHeaders)(req, res, next),
+  );
   const origins = config.corsOrigins;
   app.enableCors({ origin: origins === '*' ? '*' : [...origins], credentials: origins !== '*' });
   app.useWebSocketAdapter(new SignalgateIoAdapter(app, config));
+  // OpenAPI at /docs, /docs-json, /docs-yaml (PROTOCOL §4). These are Express routes, outside Nest's
+  // guards and the default-deny boot check, so their access rule is middleware mounted before them.
+  if (!config.publicDocsEnabled) {
+    app.use(new DocsAccessMiddleware(app.get(AgentAuthService), app.get(SecurityEventBus)).use);
+  }
+  serveOpenApi(app);
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

@@ -1,11 +1,15 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { httpSource, routeTarget } from '../common/http-source';
+import { ApiErrorResponse } from '../common/openapi/openapi';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import { HttpIdentity } from './agent-auth.service';
 import { AdminAuth, CurrentUser } from './decorators/admin-auth.decorator';
+import { WsTicketResponseDto } from './dto/ws-ticket-response.dto';
 import { TicketService } from './tickets/ticket.service';
 
+@ApiTags('auth')
 @Controller('auth')
 export class AuthController {
   constructor(
@@ -20,6 +24,12 @@ export class AuthController {
   @AdminAuth('agent')
   @Post('ws-ticket')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Exchange a Bearer token for a Socket.IO ticket',
+    description: 'A 60-second, single-use ticket, so the long-lived token never travels in a URL.',
+  })
+  @ApiOkResponse({ type: WsTicketResponseDto })
+  @ApiErrorResponse(429, 'Too many requests from this address (`RATE_LIMITED`).')
   async wsTicket(
     @CurrentUser() user: HttpIdentity,
     @Req() req: Request,
