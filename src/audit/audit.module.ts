@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { AuditQueryService } from './audit-query.service';
 import { AuditRecorder } from './audit-recorder.service';
 import { AuditRetention } from './audit-retention.service';
 import { AuditVerifier } from './audit-verifier.service';
+import { AuditController } from './audit.controller';
 import { AuditStore } from './audit.store';
 import { KyselyAuditStore } from './kysely-audit.store';
 
@@ -12,11 +14,13 @@ import { KyselyAuditStore } from './kysely-audit.store';
  */
 @Module({
   imports: [AuthModule],
+  controllers: [AuditController],
   providers: [
     { provide: AuditStore, useClass: KyselyAuditStore },
     AuditRecorder,
     AuditVerifier,
     AuditRetention,
+    AuditQueryService,
   ],
   exports: [AuditRecorder],
 })
