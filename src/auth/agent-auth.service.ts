@@ -191,7 +191,7 @@ export class AgentAuthService {
   }
 
   /** A revocation refuses every token whose `iat` is not strictly later than it (whole seconds). */
-  private isRevoked(agentId: string, iat: number): boolean {
+  isRevoked(agentId: string, iat: number): boolean {
     const revokedAt = this.directory.revokedAt(agentId);
     return revokedAt !== undefined && Math.floor(iat) <= revokedAt;
   }

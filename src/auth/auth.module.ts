@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
+import { AdminAgentsController } from './admin-agents.controller';
 import { AgentAuthService } from './agent-auth.service';
 import { AuthController } from './auth.controller';
 import { CredentialVerifier } from './credential-verifier.service';
@@ -10,13 +11,14 @@ import { AdminAuthGuard } from './guards/admin-auth.guard';
 import { CallPartyGuard } from './guards/call-party.guard';
 import { WsAgentAuthGuard } from './guards/ws-agent-auth.guard';
 import { HandshakeAuthenticator } from './handshake-authenticator.service';
+import { SessionRevocationService } from './session-revocation.service';
 import { TicketService } from './tickets/ticket.service';
 import { TokenVerifier } from './token/token-verifier.service';
 
 /** Identity: token verification, the agent directory, access guards and tickets (DESIGN §3). */
 @Module({
   imports: [JwtModule.register({})],
-  controllers: [AuthController],
+  controllers: [AuthController, AdminAgentsController],
   providers: [
     { provide: DirectoryStore, useClass: KyselyDirectoryStore },
     AgentDirectory,
@@ -28,6 +30,7 @@ import { TokenVerifier } from './token/token-verifier.service';
     WsAgentAuthGuard,
     CallPartyGuard,
     AdminAuthGuard,
+    SessionRevocationService,
   ],
   exports: [
     AgentAuthService,
@@ -36,6 +39,7 @@ import { TokenVerifier } from './token/token-verifier.service';
     WsAgentAuthGuard,
     CallPartyGuard,
     AdminAuthGuard,
+    SessionRevocationService,
   ],
 })
 export class AuthModule {}

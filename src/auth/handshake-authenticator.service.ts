@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { DEFAULT_MESSAGES, ErrorCode } from '../common/errors/error-code';
+import type { SecurityEvent } from '../common/security/security-event';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import { LoginAttemptLimiter } from '../common/throttling/login-attempt-limiter.service';
 import type { SocketData } from '../common/socket/socket-data';
 import { socketSource } from '../common/socket/socket-source';
+import { AgentAuthService } from './agent-auth.service';
 import { CredentialVerifier } from './credential-verifier.service';
+import { AgentDirectory } from './directory/agent-directory.service';
 
 export type SocketMiddleware = (socket: Socket, next: (error?: Error) => void) => void;
 
@@ -28,6 +31,8 @@ export class HandshakeAuthenticator {
     private readonly credentials: CredentialVerifier,
     private readonly bus: SecurityEventBus,
     private readonly attempts: LoginAttemptLimiter,
+    private readonly directory: AgentDirectory,
+    private readonly auth: AgentAuthService,
   ) {}
 
   middleware(): SocketMiddleware {
@@ -43,46 +48,44 @@ export class HandshakeAuthenticator {
     const token = handshakeToken(socket);
     if (token === undefined) return;
     const source = socketSource(socket);
+    const refuse = (
+      refusal: Omit<SecurityEvent, 'outcome' | 'source' | 'target' | 'reason'> & {
+        reason: string;
+        code: ErrorCode;
+      },
+    ): never => {
+      this.bus.publish({ ...refusal, outcome: 'failure', source, target: 'connection' });
+      throw new HandshakeRefusedError({ code: refusal.code, message: DEFAULT_MESSAGES[refusal.code] });
+    };
+
     if (await this.attempts.spend((socket.data as SocketData).ip)) {
-      const code = ErrorCode.RateLimited;
-      this.bus.publish({
+      refuse({
         type: 'ratelimit.blocked',
-        outcome: 'failure',
         reason: 'rate_limited',
-        code,
-        source,
-        target: 'connection',
+        code: ErrorCode.RateLimited,
         details: { scope: 'ws' },
       });
-      throw new HandshakeRefusedError({ code, message: DEFAULT_MESSAGES[code] });
     }
     const verification = await this.credentials.verify(token);
     if (!verification.ok) {
-      this.bus.publish({
-        type: 'auth.handshake',
-        outcome: 'failure',
-        reason: verification.reason,
-        code: verification.code,
-        source,
-        target: 'connection',
-      });
-      const { code } = verification;
-      throw new HandshakeRefusedError({ code, message: DEFAULT_MESSAGES[code] });
+      return refuse({ type: 'auth.handshake', reason: verification.reason, code: verification.code });
     }
     const { claims, source: method } = verification;
     if (!claims.sub) {
       // Development fallback with a token that names nobody: there is no identity to attach.
-      this.bus.publish({
+      refuse({ type: 'auth.handshake', reason: 'missing_sub', code: ErrorCode.AuthInvalidToken, method });
+    }
+    // A token issued before an admin revoked the agent's sessions is refused here too (DESIGN §3).
+    const user = this.directory.findByUserId(claims.sub);
+    if (user?.agentId && this.auth.isRevoked(user.agentId, claims.iat)) {
+      refuse({
         type: 'auth.handshake',
-        outcome: 'failure',
-        reason: 'missing_sub',
-        code: ErrorCode.AuthInvalidToken,
+        reason: 'session_revoked',
+        code: ErrorCode.AuthRevoked,
         method,
-        source,
-        target: 'connection',
+        actor: { userId: user.userId, agentId: user.agentId, role: user.role },
+        orgId: user.orgId ?? undefined,
       });
-      const code = ErrorCode.AuthInvalidToken;
-      throw new HandshakeRefusedError({ code, message: DEFAULT_MESSAGES[code] });
     }
     (socket.data as SocketData).handshake = { userId: claims.sub, exp: claims.exp, iat: claims.iat, method };
     const accepted = {

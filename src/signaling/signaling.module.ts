@@ -4,6 +4,7 @@ import { ClientNotifier } from './client-notifier';
 import { InMemoryPresenceStore } from './presence/in-memory-presence.store';
 import { PresenceStore } from './presence/presence.store';
 import { PresenceService } from './presence/presence.service';
+import { SessionRevocationGateway } from './session-revocation.gateway';
 import { SignalingGateway } from './signaling.gateway';
 import { SocketIoNotifier } from './socket-io.notifier';
 
@@ -12,6 +13,7 @@ import { SocketIoNotifier } from './socket-io.notifier';
   imports: [AuthModule],
   providers: [
     SignalingGateway,
+    SessionRevocationGateway,
     PresenceService,
     SocketIoNotifier,
     { provide: ClientNotifier, useExisting: SocketIoNotifier },
