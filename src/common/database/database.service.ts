@@ -23,11 +23,16 @@ export class DatabaseService implements OnApplicationShutdown {
   constructor(config: AppConfig) {
     if (config.databaseUrl) {
       this.dialect = 'postgres';
-      this.db = new Kysely({
-        dialect: new PostgresDialect({
-          pool: new Pool({ connectionString: config.databaseUrl, max: 10, connectionTimeoutMillis: 5_000 }),
-        }),
+      const pool = new Pool({
+        connectionString: config.databaseUrl,
+        max: 10,
+        connectionTimeoutMillis: 5_000,
       });
+      // An idle connection killed by the server (restart, failover, pg_terminate_backend) emits
+      // 'error' on the pool; unhandled, that would crash the process. The pool replaces the
+      // connection on next use, and the query that needs it reports any lasting outage.
+      pool.on('error', (error) => this.logger.warn(`postgres connection lost: ${error.message}`));
+      this.db = new Kysely({ dialect: new PostgresDialect({ pool }) });
       this.logger.log(`database: postgres (${redactUrl(config.databaseUrl)})`);
     } else {
       this.dialect = 'sqlite';
