@@ -28,6 +28,12 @@ export class BootWarnings implements OnApplicationBootstrap {
         'TICKET_SECRET not set: tickets are signed with a random per-boot secret (they will not survive a restart or work across instances).',
       );
     }
+    if (this.config.isProduction && this.config.metrics.apiKeys.length === 0) {
+      this.warn(
+        'metrics_api_keys_missing',
+        'METRICS_API_KEYS is not set: /metrics will answer internal requests only (METRICS_INTERNAL_CIDRS).',
+      );
+    }
     if (this.config.redisUrl) {
       this.warn(
         'redis_not_used_yet',

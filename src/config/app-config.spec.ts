@@ -64,8 +64,21 @@ describe('validateEnvironment', () => {
           batchSize: 500,
           queueMax: 10_000,
         },
+        metrics: { apiKeys: [] },
         publicDocsEnabled: true,
       });
+    });
+
+    it('reads METRICS_API_KEYS and the older METRICS_API_KEY together; short keys stop a production boot', () => {
+      expect(
+        validateEnvironment({
+          METRICS_API_KEYS: 'a-key-of-16-chars,b-key-of-16-chars',
+          METRICS_API_KEY: 'c-key-of-16-chars',
+        }).metrics.apiKeys,
+      ).toEqual(['a-key-of-16-chars', 'b-key-of-16-chars', 'c-key-of-16-chars']);
+      expect(() => validateEnvironment({ ...PRODUCTION, METRICS_API_KEYS: 'short' })).toThrow(
+        'METRICS_API_KEYS: each key must be at least 16 characters in production',
+      );
     });
 
     it('keeps the audit spill file next to the SQLite file unless told otherwise', () => {

@@ -65,6 +65,11 @@ export class AppConfig {
     readonly queueMax: number;
   };
 
+  readonly metrics!: {
+    /** Accepted scrape keys; empty means internal requests only in production, open in development. */
+    readonly apiKeys: readonly string[];
+  };
+
   readonly publicDocsEnabled!: boolean;
 
   constructor(values: AppConfig) {
@@ -107,6 +112,10 @@ export function validateEnvironment(env: Environment): AppConfig {
   const hasKeySource = jwksUrl !== null || jwtSecrets.length > 0 || publicKeysFile !== null;
   const corsList = vars.CORS_ORIGINS ?? [];
   const trustProxy = vars.TRUST_PROXY ?? false;
+  // METRICS_API_KEYS (several, for rotation) and the older single METRICS_API_KEY are both read.
+  const metricsApiKeys = [
+    ...new Set([...(vars.METRICS_API_KEYS ?? []), ...(vars.METRICS_API_KEY ? [vars.METRICS_API_KEY] : [])]),
+  ];
 
   if (isProduction) {
     if (!hasKeySource) {
@@ -130,6 +139,9 @@ export function validateEnvironment(env: Environment): AppConfig {
       } else if (corsList.includes('*')) {
         problems.push('CORS_ORIGINS: "*" is not allowed in production; list the origins');
       }
+    }
+    if (metricsApiKeys.some((key) => key.length < 16)) {
+      problems.push('METRICS_API_KEYS: each key must be at least 16 characters in production');
     }
     if (trustProxy === true) {
       problems.push(
@@ -184,6 +196,7 @@ export function validateEnvironment(env: Environment): AppConfig {
       batchSize: vars.AUDIT_BATCH_SIZE ?? 500,
       queueMax: vars.AUDIT_QUEUE_MAX ?? 10_000,
     },
+    metrics: { apiKeys: metricsApiKeys },
     publicDocsEnabled: vars.PUBLIC_DOCS_ENABLED ?? !isProduction,
   });
 }

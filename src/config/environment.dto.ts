@@ -65,6 +65,11 @@ export class EnvironmentVariables {
   @IsOptional() @IsIntegerBetween(1, 1_000_000) RATE_LIMIT_METRICS_MAX?: number;
   @IsOptional() @IsIntegerBetween(1, 1_000_000) RATE_LIMIT_LOGIN_MAX?: number;
 
+  // --- metrics ---
+  /** Several keys, comma-separated, so a key can be rotated without downtime. */
+  @IsOptional() @CommaSeparated() METRICS_API_KEYS?: string[];
+  @IsOptional() @IsString() METRICS_API_KEY?: string;
+
   // --- audit trail ---
   @IsOptional() @IsIntegerBetween(1, 36_500) AUDIT_RETENTION_DAYS?: number;
   @IsOptional() @IsString() AUDIT_SPILL_PATH?: string;
