@@ -8,7 +8,6 @@ import { AgentAuthService } from './auth/agent-auth.service';
 import { DocsAccessMiddleware } from './auth/docs-access.middleware';
 import { ErrorCode } from './common/errors/error-code';
 import { isDocsPath, serveOpenApi } from './common/openapi/openapi';
-import { SecurityEventBus } from './common/security/security-event-bus.service';
 import { toFieldErrors } from './common/validation/validation-details';
 import { AppConfig } from './config/app-config';
 
@@ -55,7 +54,7 @@ export function configureApp(app: NestExpressApplication): void {
   // OpenAPI at /docs, /docs-json, /docs-yaml (PROTOCOL §4). These are Express routes, outside Nest's
   // guards and the default-deny boot check, so their access rule is middleware mounted before them.
   if (!config.publicDocsEnabled) {
-    app.use(new DocsAccessMiddleware(app.get(AgentAuthService), app.get(SecurityEventBus)).use);
+    app.use(new DocsAccessMiddleware(app.get(AgentAuthService)).use);
   }
   serveOpenApi(app);
   app.useGlobalPipes(

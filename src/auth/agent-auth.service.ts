@@ -8,7 +8,7 @@ import { SecurityEventBus } from '../common/security/security-event-bus.service'
 import type { AgentIdentity, HandshakeIdentity } from '../common/socket/socket-data';
 import { CredentialVerifier } from './credential-verifier.service';
 import { AgentDirectory } from './directory/agent-directory.service';
-import type { DirectoryUser, Organization, Role } from './directory/directory.types';
+import { DirectoryUser, Organization, Role, roleAtLeast } from './directory/directory.types';
 import { hasExpired, type VerifiedClaims } from './token/token-verifier.types';
 
 export interface LoginRequest {
@@ -118,18 +118,7 @@ export class AgentAuthService {
       method,
     };
     this.bus.publish({ type, outcome: 'success', method, actor, orgId, source, target });
-    if (method === 'dev_bypass') {
-      this.bus.publish({
-        type: 'auth.dev_bypass',
-        outcome: 'success',
-        reason: 'no_key_source',
-        method,
-        actor,
-        orgId,
-        source,
-        target,
-      });
-    }
+    this.publishDevBypass(method, actor, orgId, source, target);
     return { identity, user, organization, refreshed: refreshing };
   }
 
@@ -170,19 +159,56 @@ export class AgentAuthService {
     if (user.agentId && this.isRevoked(user.agentId, claims.iat)) {
       return fail(ErrorCode.AuthRevoked, 'session_revoked', actor, orgId);
     }
-    if (method === 'dev_bypass') {
-      this.bus.publish({
-        type: 'auth.dev_bypass',
-        outcome: 'success',
-        reason: 'no_key_source',
-        method,
-        actor,
-        orgId,
-        source,
-        target,
-      });
-    }
+    this.publishDevBypass(method, actor, orgId, source, target);
     return { userId: user.userId, agentId: user.agentId, orgId: user.orgId, role: user.role, claims, method };
+  }
+
+  /**
+   * Bearer authentication plus a minimum role (any of `roles`; none means any directory user).
+   * 401 comes before 403: a bad credential is refused before the role is looked at.
+   */
+  async authorizeBearer(
+    token: string | undefined,
+    roles: readonly Role[],
+    source: SecuritySource,
+    target: string,
+    guard: string,
+  ): Promise<HttpIdentity> {
+    const identity = await this.authenticateBearer(token, source, target);
+    if (roles.length === 0 || roles.some((role) => roleAtLeast(identity.role, role))) return identity;
+    this.bus.publish({
+      type: 'auth.forbidden',
+      outcome: 'failure',
+      reason: 'insufficient_role',
+      code: ErrorCode.Forbidden,
+      actor: { userId: identity.userId, agentId: identity.agentId ?? undefined, role: identity.role },
+      orgId: identity.orgId ?? undefined,
+      source,
+      target,
+      details: { guard, required: roles },
+    });
+    throw new DomainError(ErrorCode.Forbidden);
+  }
+
+  /** Each decision the development fallback took instead of a verification (DESIGN §3). */
+  private publishDevBypass(
+    method: string,
+    actor: SecurityActor,
+    orgId: string | undefined,
+    source: SecuritySource,
+    target: string,
+  ): void {
+    if (method !== 'dev_bypass') return;
+    this.bus.publish({
+      type: 'auth.dev_bypass',
+      outcome: 'success',
+      reason: 'no_key_source',
+      method,
+      actor,
+      orgId,
+      source,
+      target,
+    });
   }
 
   /** Expired past `exp` + tolerance (DESIGN §3), at verification and on live sockets alike. */

@@ -1,14 +1,12 @@
 import type { ArgumentsHost } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError } from '../common/errors/domain-error';
-import { ErrorCode } from '../common/errors/error-code';
 import { HttpErrorFilter } from '../common/filters/http-error.filter';
 import { httpSource, routeTarget } from '../common/http-source';
 import { isDocsPath } from '../common/openapi/openapi';
-import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import { AgentAuthService } from './agent-auth.service';
-import { roleAtLeast, type Role } from './directory/directory.types';
+import { bearerToken } from './bearer-token';
+import type { Role } from './directory/directory.types';
 
 /** `/docs` without PUBLIC_DOCS_ENABLED is `@AdminAuth("auditor")` (PROTOCOL §4). */
 export const DOCS_REQUIRED_ROLE: Role = 'auditor';
@@ -30,10 +28,7 @@ export class DocsAccessMiddleware {
   /** The error envelope is written by the one HTTP filter, so it cannot drift from the guard's. */
   private readonly errors = new HttpErrorFilter();
 
-  constructor(
-    private readonly auth: AgentAuthService,
-    private readonly bus: SecurityEventBus,
-  ) {}
+  constructor(private readonly auth: AgentAuthService) {}
 
   /** The Express handler; bound so that it can be passed to `app.use` as is. */
   readonly use = (req: Request, res: Response, next: NextFunction): void => {
@@ -46,21 +41,13 @@ export class DocsAccessMiddleware {
 
   private async authorize(req: Request): Promise<void> {
     const source = httpSource(req);
-    const target = routeTarget(req);
-    const identity = await this.auth.authenticateBearer(bearerToken(req), source, target);
-    if (roleAtLeast(identity.role, DOCS_REQUIRED_ROLE)) return;
-    this.bus.publish({
-      type: 'auth.forbidden',
-      outcome: 'failure',
-      reason: 'insufficient_role',
-      code: ErrorCode.Forbidden,
-      actor: { userId: identity.userId, agentId: identity.agentId ?? undefined, role: identity.role },
-      orgId: identity.orgId ?? undefined,
+    await this.auth.authorizeBearer(
+      bearerToken(req),
+      [DOCS_REQUIRED_ROLE],
       source,
-      target,
-      details: { guard: DocsAccessMiddleware.name, required: [DOCS_REQUIRED_ROLE] },
-    });
-    throw new DomainError(ErrorCode.Forbidden);
+      routeTarget(req),
+      DocsAccessMiddleware.name,
+    );
   }
 }
 
@@ -68,10 +55,4 @@ function httpHost(req: Request, res: Response, next: NextFunction): ArgumentsHos
   const host = new ExecutionContextHost([req, res, next]);
   host.setType('http');
   return host;
-}
-
-/** `Authorization: Bearer <token>`, parsed exactly as AdminAuthGuard does (anything else is absent). */
-function bearerToken(req: Request): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  return match?.[1];
 }
