@@ -22,6 +22,8 @@ export interface AuditRecorderStats {
 /** Detail keys whose values are credentials by name: stored as a fingerprint at most. */
 const SECRET_KEYS =
   /^(token|accessToken|refreshToken|reconnectToken|ticket|secret|password|key|apiKey|api_key|sdp|signal|authorization)$/i;
+/** Placeholder of `prevHash`/`hash` until seal(). */
+const UNSEALED = '';
 const JWT_SHAPE = /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
@@ -89,7 +91,12 @@ export class AuditRecorder implements OnModuleInit, BeforeApplicationShutdown {
     }
     this.queue.push(record);
     const { queueMax, batchSize } = this.config.audit;
-    if (this.queue.length > queueMax) this.spillNow(this.queue.splice(0, this.queue.length - queueMax));
+    if (this.queue.length > queueMax) {
+      // A chunk at a time (a tenth of the queue, at most a batch): one fsync per chunk rather than
+      // one per record under sustained overload.
+      const chunk = Math.max(this.queue.length - queueMax, Math.min(batchSize, Math.ceil(queueMax / 10)));
+      this.spillNow(this.queue.splice(0, chunk));
+    }
     if (this.queue.length >= batchSize) setImmediate(() => void this.flush());
   }
 
@@ -106,7 +113,7 @@ export class AuditRecorder implements OnModuleInit, BeforeApplicationShutdown {
         this.spillNow(this.queue.splice(0));
         return;
       }
-      const batch = this.queue.splice(0, this.config.audit.batchSize);
+      const batch = this.seal(this.queue.splice(0, this.config.audit.batchSize));
       try {
         await this.store.append(batch);
         this.counters.written += batch.length;
@@ -158,7 +165,7 @@ export class AuditRecorder implements OnModuleInit, BeforeApplicationShutdown {
   private spillNow(records: AuditRecord[]): boolean {
     if (records.length === 0) return true;
     try {
-      this.spill.append(records);
+      this.spill.append(this.seal(records));
       this.counters.spilled += records.length;
       return true;
     } catch (error) {
@@ -178,7 +185,7 @@ export class AuditRecorder implements OnModuleInit, BeforeApplicationShutdown {
       ...compact({ ip: event.source.ip, userAgent: event.source.userAgent, socketId: event.source.socketId }),
       transport: event.source.transport,
     };
-    const unsigned: Omit<AuditRecord, 'hash'> = {
+    const record: AuditRecord = {
       id: uuidv7(),
       occurredAt: new Date(event.occurredAt ?? Date.now()).toISOString(),
       type: event.type,
@@ -186,17 +193,31 @@ export class AuditRecorder implements OnModuleInit, BeforeApplicationShutdown {
       actor,
       source,
       chain: this.chain,
-      seq: this.seq,
-      prevHash: this.prevHash,
+      seq: this.seq++,
+      // Linked and hashed by seal(), off the publisher's path, in chain order.
+      prevHash: UNSEALED,
+      hash: UNSEALED,
     };
-    if (event.reason !== undefined) unsigned.reason = event.reason;
-    if (event.orgId !== undefined) unsigned.orgId = event.orgId;
-    if (event.target !== undefined) unsigned.target = event.target;
-    if (Object.keys(details).length > 0) unsigned.details = details;
-    const record = { ...unsigned, hash: hashRecord(unsigned) };
-    this.seq += 1;
-    this.prevHash = record.hash;
+    if (event.reason !== undefined) record.reason = event.reason;
+    if (event.orgId !== undefined) record.orgId = event.orgId;
+    if (event.target !== undefined) record.target = event.target;
+    if (Object.keys(details).length > 0) record.details = details;
     return record;
+  }
+
+  /**
+   * Links and hashes records just before they are written anywhere. Records leave the queue only
+   * from its head, in `seq` order, so sealing at that point builds the chain in order; a record
+   * already sealed (a batch retried on disk) is left as it is.
+   */
+  private seal(records: AuditRecord[]): AuditRecord[] {
+    for (const record of records) {
+      if (record.hash !== UNSEALED) continue;
+      record.prevHash = this.prevHash;
+      record.hash = hashRecord(record);
+      this.prevHash = record.hash;
+    }
+    return records;
   }
 }
 
