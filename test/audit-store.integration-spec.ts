@@ -1,11 +1,10 @@
-import { Logger } from '@nestjs/common';
 import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { hashRecord } from '../src/audit/audit-hash';
 import { AuditRecord, GENESIS_HASH } from '../src/audit/audit-record';
 import { AuditVerifier } from '../src/audit/audit-verifier.service';
 import { KyselyAuditStore } from '../src/audit/kysely-audit.store';
-import { onEachDatabase, OpenedDatabase } from './helpers/databases';
+import { onEachDatabase, OpenedDatabase, useDatabase } from './helpers/databases';
 
 /** A chain of `count` valid records, `stepMs` apart, starting at `startMs`. */
 function chainOf(chain: string, count: number, startMs: number, stepMs = 1000, firstSeq = 0): AuditRecord[] {
@@ -35,28 +34,17 @@ function chainOf(chain: string, count: number, startMs: number, stepMs = 1000, f
 }
 
 function auditStoreSuite(open: () => Promise<OpenedDatabase>): void {
-  let opened: OpenedDatabase;
+  const opened = useDatabase(open, (database) => new KyselyAuditStore(database).migrate(), [
+    'audit_records',
+    'audit_chain_anchors',
+  ]);
   let store: KyselyAuditStore;
   let verifier: AuditVerifier;
   const T0 = Date.parse('2026-11-01T00:00:00.000Z');
 
-  beforeAll(async () => {
-    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    opened = await open();
-    store = new KyselyAuditStore(opened.database);
+  beforeAll(() => {
+    store = new KyselyAuditStore(opened().database);
     verifier = new AuditVerifier(store);
-    await store.migrate();
-  });
-
-  afterAll(async () => {
-    await opened?.database.onApplicationShutdown();
-    await opened?.dispose();
-    jest.restoreAllMocks();
-  });
-
-  beforeEach(async () => {
-    await opened.database.db.deleteFrom('audit_records').execute();
-    await opened.database.db.deleteFrom('audit_chain_anchors').execute();
   });
 
   it('round-trips records exactly (hash still matches) and ignores replayed ids', async () => {
@@ -136,8 +124,8 @@ function auditStoreSuite(open: () => Promise<OpenedDatabase>): void {
     it('finds a record altered in the database', async () => {
       const records = chainOf('c1', 30, T0);
       await store.append(records);
-      await opened.database.db
-        .updateTable('audit_records')
+      await opened()
+        .database.db.updateTable('audit_records')
         .set({ reason: 'nothing_to_see' })
         .where('id', '=', records[12].id)
         .execute();
@@ -147,14 +135,14 @@ function auditStoreSuite(open: () => Promise<OpenedDatabase>): void {
     it('finds a deleted record (at the next one, whose link is broken)', async () => {
       const records = chainOf('c1', 30, T0);
       await store.append(records);
-      await opened.database.db.deleteFrom('audit_records').where('id', '=', records[7].id).execute();
+      await opened().database.db.deleteFrom('audit_records').where('id', '=', records[7].id).execute();
       expect(await verifier.verify()).toMatchObject({ ok: false, firstBadId: records[8].id });
     });
 
     it('finds two swapped records', async () => {
       const records = chainOf('c1', 30, T0);
       await store.append(records);
-      const db = opened.database.db;
+      const db = opened().database.db;
       await db.updateTable('audit_records').set({ seq: -1 }).where('id', '=', records[20].id).execute();
       await db.updateTable('audit_records').set({ seq: 20 }).where('id', '=', records[21].id).execute();
       await db.updateTable('audit_records').set({ seq: 21 }).where('id', '=', records[20].id).execute();
@@ -164,7 +152,7 @@ function auditStoreSuite(open: () => Promise<OpenedDatabase>): void {
     it('finds a deleted first record', async () => {
       const records = chainOf('c1', 5, T0);
       await store.append(records);
-      await opened.database.db.deleteFrom('audit_records').where('id', '=', records[0].id).execute();
+      await opened().database.db.deleteFrom('audit_records').where('id', '=', records[0].id).execute();
       expect(await verifier.verify()).toMatchObject({ ok: false, firstBadId: records[1].id });
     });
   });
@@ -188,7 +176,7 @@ function auditStoreSuite(open: () => Promise<OpenedDatabase>): void {
       expect((await store.anchor('c1'))?.seq).toBe(100);
       // Deleting the new first record is still detected, thanks to the anchor.
       const first = (await store.chainSlice('c1', -1, 1))[0];
-      await opened.database.db.deleteFrom('audit_records').where('id', '=', first.id).execute();
+      await opened().database.db.deleteFrom('audit_records').where('id', '=', first.id).execute();
       expect((await verifier.verify()).ok).toBe(false);
     });
 
@@ -196,8 +184,8 @@ function auditStoreSuite(open: () => Promise<OpenedDatabase>): void {
       const records = chainOf('c1', 10, T0);
       // Record 3 claims to be older than the cutoff though later records are newer.
       await store.append(records);
-      await opened.database.db
-        .updateTable('audit_records')
+      await opened()
+        .database.db.updateTable('audit_records')
         .set({ occurred_at: new Date(T0 + 20_000).toISOString() })
         .where('id', '=', records[2].id)
         .execute();
@@ -209,16 +197,16 @@ function auditStoreSuite(open: () => Promise<OpenedDatabase>): void {
   it('uses its indexes for the keyset list', async () => {
     // Guards against a migration losing the indexes the admin queries rely on.
     const indexes =
-      opened.database.dialect === 'sqlite'
+      opened().database.dialect === 'sqlite'
         ? await sql<{
             name: string;
           }>`select name from sqlite_master where type = 'index' and tbl_name = 'audit_records'`.execute(
-            opened.database.db,
+            opened().database.db,
           )
         : await sql<{
             name: string;
           }>`select indexname as name from pg_indexes where tablename = 'audit_records'`.execute(
-            opened.database.db,
+            opened().database.db,
           );
     const names = indexes.rows.map((row) => row.name);
     expect(names).toEqual(

@@ -1,10 +1,9 @@
-import { Logger } from '@nestjs/common';
 import { loadAgentsFile } from '../src/auth/directory/agents-file';
 import { inCanonicalOrder } from '../src/auth/directory/directory.store';
 import type { DirectorySnapshot, DirectoryUser, Organization } from '../src/auth/directory/directory.types';
 import { KyselyDirectoryStore } from '../src/auth/directory/kysely-directory.store';
 import { AGENTS_FILE } from './helpers/app';
-import { onEachDatabase, OpenedDatabase } from './helpers/databases';
+import { onEachDatabase, OpenedDatabase, useDatabase } from './helpers/databases';
 
 /**
  * The real KyselyDirectoryStore against SQLite (always) and Postgres (when DATABASE_URL is set, in
@@ -39,24 +38,14 @@ function user(overrides: Partial<DirectoryUser> & Pick<DirectoryUser, 'userId'>)
 
 function directoryStoreSuite(open: () => Promise<OpenedDatabase>): void {
   const example: DirectorySnapshot = loadAgentsFile(AGENTS_FILE);
-  let opened: OpenedDatabase;
+  const opened = useDatabase(
+    open,
+    (database) => new KyselyDirectoryStore(database).migrate(),
+    TABLES_CHILDREN_FIRST,
+  );
   let store: KyselyDirectoryStore;
-
-  beforeAll(async () => {
-    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    opened = await open();
-    store = new KyselyDirectoryStore(opened.database);
-    await store.migrate();
-  });
-
-  afterAll(async () => {
-    await opened?.database.onApplicationShutdown();
-    await opened?.dispose();
-    jest.restoreAllMocks();
-  });
-
-  beforeEach(async () => {
-    for (const table of TABLES_CHILDREN_FIRST) await opened.database.db.deleteFrom(table).execute();
+  beforeAll(() => {
+    store = new KyselyDirectoryStore(opened().database);
   });
 
   it('migrates idempotently', async () => {

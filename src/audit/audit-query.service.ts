@@ -26,17 +26,11 @@ export interface AuditSummaryView extends AuditSummary {
   to: string;
 }
 
-/** The filters an admin may send (validated by the DTOs; dates still as sent). */
-export interface AuditFilterQuery {
-  type?: readonly SecurityEventType[];
-  outcome?: 'success' | 'failure';
-  agentId?: string;
-  userId?: string;
-  ip?: string;
-  orgId?: string;
-  from?: string;
-  to?: string;
-}
+/**
+ * The filters an admin may send (validated by the DTOs; dates still as sent): the store's filter,
+ * with `type` named as the query parameter is.
+ */
+export type AuditFilterQuery = Omit<AuditFilter, 'types'> & { type?: readonly SecurityEventType[] };
 
 /** Who reads, and through which request: what the `admin.audit_*` record of the read says. */
 export interface AuditReader {

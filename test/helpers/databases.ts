@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,4 +69,31 @@ export function onEachDatabase(title: string, suite: (open: () => Promise<Opened
     }
     suite(openPostgres);
   });
+}
+
+/**
+ * Inside a describe: opens the database before the suite, empties `tables` (children first)
+ * before each test, closes and removes it after. `migrate` creates the tables once.
+ * Returns a getter for the opened database.
+ */
+export function useDatabase(
+  open: () => Promise<OpenedDatabase>,
+  migrate: (database: DatabaseService) => Promise<void>,
+  tables: readonly string[],
+): () => OpenedDatabase {
+  let opened: OpenedDatabase | undefined;
+  beforeAll(async () => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    opened = await open();
+    await migrate(opened.database);
+  });
+  afterAll(async () => {
+    await opened?.database.onApplicationShutdown();
+    await opened?.dispose();
+    jest.restoreAllMocks();
+  });
+  beforeEach(async () => {
+    for (const table of tables) await opened!.database.db.deleteFrom(table).execute();
+  });
+  return () => opened!;
 }
