@@ -29,6 +29,7 @@ import { AgentStatusDto } from './dto/agent-status.dto';
 import { HeartbeatDto } from './dto/heartbeat.dto';
 import { NoPayloadDto } from './dto/no-payload.dto';
 import { PresenceService } from './presence/presence.service';
+import { RoutingService } from './routing/routing.service';
 import { agentRoom, ClientEvent, orgRoom, ServerEvent, StatusAck } from './protocol';
 import { SocketIoNotifier } from './socket-io.notifier';
 
@@ -45,6 +46,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     private readonly auth: AgentAuthService,
     private readonly handshake: HandshakeAuthenticator,
     private readonly presence: PresenceService,
+    private readonly routing: RoutingService,
     private readonly notifier: SocketIoNotifier,
     private readonly scheduler: Scheduler,
     private readonly bus: SecurityEventBus,
@@ -99,8 +101,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     let agentState = result.refreshed ? await this.presence.state(identity.agentId, socket.id) : null;
     agentState ??= await this.joinPresence(socket, identity, user);
     socket.emit(ServerEvent.LoginSuccess, { agentState });
-    // Visitors and their routing arrive with the call domain; until then no pool has visitors.
-    socket.emit(ServerEvent.StatsUpdate, { poolVisitors: 0 });
+    socket.emit(ServerEvent.StatsUpdate, { poolVisitors: await this.routing.poolVisitors(identity.agentId) });
   }
 
   @AgentAuth()

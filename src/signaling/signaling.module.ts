@@ -1,23 +1,42 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { CallGateway } from './call.gateway';
+import { CallService } from './calls/call.service';
+import { CallStore } from './calls/call.store';
+import { InMemoryCallStore } from './calls/in-memory-call.store';
 import { ClientNotifier } from './client-notifier';
 import { InMemoryPresenceStore } from './presence/in-memory-presence.store';
 import { PresenceStore } from './presence/presence.store';
 import { PresenceService } from './presence/presence.service';
+import { RelayService } from './relay/relay.service';
+import { RoutingService } from './routing/routing.service';
 import { SessionRevocationGateway } from './session-revocation.gateway';
 import { SignalingGateway } from './signaling.gateway';
 import { SocketIoNotifier } from './socket-io.notifier';
+import { InMemoryVisitorStore } from './visitors/in-memory-visitor.store';
+import { VisitorService } from './visitors/visitor.service';
+import { VisitorStore } from './visitors/visitor.store';
 
-/** The Socket.IO gateway and the call domain (DESIGN §4). */
+/**
+ * The Socket.IO gateways and the call domain (DESIGN §4): presence, routing, visitors, calls and
+ * the relay, over state stores (in memory here; the same ports take a shared implementation).
+ */
 @Module({
   imports: [AuthModule],
   providers: [
     SignalingGateway,
+    CallGateway,
     SessionRevocationGateway,
     PresenceService,
+    RoutingService,
+    VisitorService,
+    CallService,
+    RelayService,
     SocketIoNotifier,
     { provide: ClientNotifier, useExisting: SocketIoNotifier },
     { provide: PresenceStore, useClass: InMemoryPresenceStore },
+    { provide: VisitorStore, useClass: InMemoryVisitorStore },
+    { provide: CallStore, useClass: InMemoryCallStore },
   ],
 })
 export class SignalingModule {}

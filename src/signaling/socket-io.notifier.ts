@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Server } from 'socket.io';
 import { ClientNotifier } from './client-notifier';
-import { agentRoom, ServerEvents } from './protocol';
+import { agentRoom, ServerEvents, visitorRoom } from './protocol';
 
 /** ClientNotifier over the gateway's Socket.IO server, addressing rooms (adapter-friendly). */
 @Injectable()
@@ -18,5 +18,13 @@ export class SocketIoNotifier extends ClientNotifier {
     ...args: Parameters<ServerEvents[E]>
   ): void {
     this.server?.to(agentRoom(agentId)).emit(event, ...args);
+  }
+
+  toVisitor<E extends keyof ServerEvents>(
+    visitorId: string,
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void {
+    this.server?.to(visitorRoom(visitorId)).emit(event, ...args);
   }
 }

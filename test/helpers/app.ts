@@ -33,8 +33,11 @@ export interface TestApp {
 export async function startApp(
   env: Record<string, string> = {},
   port = 0,
-  /** Extra modules booted beside AppModule (probe routes for guard tests). */
-  extra: { imports?: Type[] } = {},
+  /** Extra modules booted beside AppModule (probe routes for guard tests); providers replaced. */
+  extra: {
+    imports?: Type[];
+    overrides?: { provide: Type | (abstract new (...args: never[]) => unknown); useValue: unknown }[];
+  } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'signalgate-e2e-'));
   const config = validateEnvironment({
@@ -47,10 +50,12 @@ export async function startApp(
     RATE_LIMIT_LOGIN_MAX: '1000',
     ...env,
   });
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule, ...(extra.imports ?? [])] })
+  let builder = Test.createTestingModule({ imports: [AppModule, ...(extra.imports ?? [])] })
     .overrideProvider(AppConfig)
-    .useValue(config)
-    .compile();
+    .useValue(config);
+  for (const { provide, useValue } of extra.overrides ?? [])
+    builder = builder.overrideProvider(provide).useValue(useValue);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: ['error'] });
   configureApp(app);
   const events: SecurityEvent[] = [];

@@ -33,10 +33,11 @@ export class WsErrorFilter implements ExceptionFilter {
     const socket = ws.getClient<Socket>();
     const event = String(ws.getPattern() ?? 'unknown');
     const payload = this.toPayload(exception, event, socket.id);
-    // Guards publish their own refusals; a service's FORBIDDEN (ownership, paused organisation…)
-    // is recorded here, where the socket that caused it is known, so services stay transport-free.
-    if (exception instanceof DomainError && exception.code === ErrorCode.Forbidden) {
-      this.publishForbidden(socket, event, exception.reason ?? 'forbidden');
+    // Guards publish their own refusals; a service's authorization refusal (ownership, paused
+    // organisation…) is recorded here, where the socket that caused it is known, so services stay
+    // transport-free. It may reach the client as CALL_NOT_FOUND (existence is not revealed).
+    if (exception instanceof DomainError && (exception.code === ErrorCode.Forbidden || exception.reason)) {
+      this.publishForbidden(socket, exception.code, event, exception.reason ?? 'forbidden');
     }
 
     socket.emit('error', payload);
@@ -46,19 +47,20 @@ export class WsErrorFilter implements ExceptionFilter {
     if (exception instanceof WsError && exception.disconnect) socket.disconnect(true);
   }
 
-  private publishForbidden(socket: Socket, event: string, reason: string): void {
-    const identity = (socket.data as SocketData).auth;
+  private publishForbidden(socket: Socket, code: ErrorCode, event: string, reason: string): void {
+    const { auth: identity, visitor } = socket.data as SocketData;
     this.bus.publish({
       type: 'auth.forbidden',
       outcome: 'failure',
       reason,
-      code: ErrorCode.Forbidden,
+      code,
       actor: identity
         ? { userId: identity.userId, agentId: identity.agentId, role: identity.role }
         : undefined,
-      orgId: identity?.orgId ?? (socket.data as SocketData).visitor?.orgId,
+      orgId: identity?.orgId ?? visitor?.orgId,
       source: socketSource(socket),
       target: event,
+      ...(!identity && visitor ? { details: { visitorId: visitor.visitorId } } : {}),
     });
   }
 

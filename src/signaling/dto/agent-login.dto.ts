@@ -1,21 +1,8 @@
-import { IsObject, IsOptional, IsString, MaxLength, ValidateBy, ValidationOptions } from 'class-validator';
+import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
 import { IsProtocolId } from '../../common/validation/ids';
+import { MaxJsonBytes } from '../../common/validation/max-json-bytes';
 
 const MAX_PROFILE_BYTES = 4 * 1024;
-
-/** An object whose JSON is at most `bytes` long. */
-function MaxJsonBytes(bytes: number, options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'maxJsonBytes',
-      validator: {
-        validate: (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '') <= bytes,
-        defaultMessage: () => `$property must be at most ${bytes} bytes of JSON`,
-      },
-    },
-    options,
-  );
-}
 
 export class AgentLoginDto {
   @IsProtocolId()

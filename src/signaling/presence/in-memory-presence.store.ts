@@ -26,11 +26,7 @@ export class InMemoryPresenceStore extends PresenceStore {
       existing.lastActivityAt = input.now;
       existing.profile = input.profile;
       existing.pools = input.pools;
-      // A call does not survive here (calls arrive with the call domain), so never resume in_call.
-      if (existing.status === 'in_call' || existing.status === 'in_simulation') {
-        existing.status = 'idle';
-        existing.currentCallVisitorId = null;
-      }
+      // `in_call` is kept: PresenceService asks the call store whether the call survived.
       return this.result(existing, true);
     }
     const presence: AgentPresence = {
@@ -80,6 +76,33 @@ export class InMemoryPresenceStore extends PresenceStore {
     const presence = this.agents.get(agentId);
     if (!presence) return Promise.resolve(null);
     if (!unlessIn.includes(presence.status)) presence.status = status;
+    presence.lastActivityAt = now;
+    return Promise.resolve(copy(presence));
+  }
+
+  enterCall(agentId: string, visitorId: string, now: number): Promise<AgentPresence | null> {
+    const presence = this.agents.get(agentId);
+    if (!presence || presence.status === 'in_call') return Promise.resolve(null);
+    presence.status = 'in_call';
+    presence.currentCallVisitorId = visitorId;
+    presence.lastActivityAt = now;
+    return Promise.resolve(copy(presence));
+  }
+
+  resumeCall(agentId: string, visitorId: string, now: number): Promise<AgentPresence | null> {
+    const presence = this.agents.get(agentId);
+    if (!presence) return Promise.resolve(null);
+    presence.status = 'in_call';
+    presence.currentCallVisitorId = visitorId;
+    presence.lastActivityAt = now;
+    return Promise.resolve(copy(presence));
+  }
+
+  leaveCall(agentId: string, now: number): Promise<AgentPresence | null> {
+    const presence = this.agents.get(agentId);
+    if (!presence || presence.status !== 'in_call') return Promise.resolve(null);
+    presence.status = 'idle';
+    presence.currentCallVisitorId = null;
     presence.lastActivityAt = now;
     return Promise.resolve(copy(presence));
   }

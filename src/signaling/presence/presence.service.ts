@@ -8,8 +8,9 @@ import type { DirectoryUser, Organization } from '../../auth/directory/directory
 import { AgentDirectory } from '../../auth/directory/agent-directory.service';
 import { ClientNotifier } from '../client-notifier';
 import type { AgentProfile, AgentState, AgentStatus, SelectableStatus } from '../protocol';
+import { CallStore } from '../calls/call.store';
 import { PresenceStore } from './presence.store';
-import type { AgentPresence } from './presence.types';
+import type { AgentPresence, PresenceChange, PresenceListener, UnavailableReason } from './presence.types';
 
 /** Statuses the server owns: a client's status change never overrides them. */
 const SERVER_OWNED: readonly AgentStatus[] = ['in_call', 'in_simulation'];
@@ -21,9 +22,11 @@ const SERVER_OWNED: readonly AgentStatus[] = ['in_call', 'in_simulation'];
 @Injectable()
 export class PresenceService implements OnApplicationBootstrap {
   private readonly logger = new Logger(PresenceService.name);
+  private readonly listeners: PresenceListener[] = [];
 
   constructor(
     private readonly store: PresenceStore,
+    private readonly calls: CallStore,
     private readonly directory: AgentDirectory,
     private readonly scheduler: Scheduler,
     private readonly notifier: ClientNotifier,
@@ -32,6 +35,20 @@ export class PresenceService implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     this.scheduleStaleSweep();
+  }
+
+  /** Routing and calls react to availability changes; listeners run in order, each awaited. */
+  onChange(listener: PresenceListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Connected agents of an organisation, for routing. */
+  async agentsOf(orgId: string): Promise<AgentPresence[]> {
+    return (await this.store.list()).filter((p) => p.orgId === orgId && isConnected(p));
+  }
+
+  async get(agentId: string): Promise<AgentPresence | null> {
+    return this.store.get(agentId);
   }
 
   /** A socket logged in: join (or resume within the grace) the agent's presence. */
@@ -52,9 +69,15 @@ export class PresenceService implements OnApplicationBootstrap {
       now,
       resumeSince: now - this.config.agentDisconnectGraceMs,
     });
-    if (resumed)
-      this.logger.log(`agent ${identity.agentId} resumed within the disconnect grace (${presence.status})`);
-    return toAgentState(presence, socketId);
+    let current = presence;
+    if (resumed) {
+      // Never back in a call that did not survive the disconnect (PROTOCOL §3 login flow).
+      if (current.status === 'in_call' && !(await this.calls.callOfAgent(identity.agentId)))
+        current = (await this.store.leaveCall(identity.agentId, now)) ?? current;
+      this.logger.log(`agent ${identity.agentId} resumed within the disconnect grace (${current.status})`);
+      if (isAvailable(current)) await this.emit({ kind: 'available', presence: current });
+    }
+    return toAgentState(current, socketId);
   }
 
   /** The current state as seen by one socket (a token refresh re-sends it unchanged). */
@@ -70,8 +93,11 @@ export class PresenceService implements OnApplicationBootstrap {
     const disconnectedAt = presence.disconnectedAt;
     this.scheduler.schedule(graceKey(agentId), this.config.agentDisconnectGraceMs, async () => {
       const expired = await this.store.expireIfDisconnectedSince(agentId, disconnectedAt);
-      if (expired) this.logger.log(`agent ${agentId} presence ended after the disconnect grace`);
+      if (!expired) return;
+      this.logger.log(`agent ${agentId} presence ended after the disconnect grace`);
+      await this.emit({ kind: 'unavailable', presence: expired, reason: 'agent_offline', gone: true });
     });
+    await this.emit({ kind: 'disconnected', presence });
   }
 
   /** `agent:logout`: this socket leaves now; the presence ends with its last socket, without grace. */
@@ -79,16 +105,58 @@ export class PresenceService implements OnApplicationBootstrap {
     const presence = await this.store.detach(agentId, socketId, now);
     if (presence && presence.socketIds.length === 0) {
       this.scheduler.cancel(graceKey(agentId));
-      await this.store.remove(agentId);
+      const removed = await this.store.remove(agentId);
+      if (removed)
+        await this.emit({ kind: 'unavailable', presence: removed, reason: 'agent_offline', gone: true });
     }
   }
 
   async setStatus(identity: AgentIdentity, status: SelectableStatus, now = Date.now()): Promise<AgentStatus> {
     if (status === 'idle') this.assertOrganizationActive(identity.orgId);
+    const before = await this.store.get(identity.agentId);
     const presence = await this.store.setStatus(identity.agentId, status, now, SERVER_OWNED);
-    if (!presence)
+    if (!presence || !before)
       throw new DomainError(ErrorCode.AgentNotFound, 'No presence for this agent. Please login again.');
+    if (presence.status !== before.status) await this.statusChanged(presence);
     return presence.status;
+  }
+
+  /**
+   * The server marks an available agent away (a ring left unanswered, staleness) and tells its
+   * sockets; an agent in a call is left alone.
+   */
+  async markAway(agentId: string, reason: 'idle' | 'ring_no_answer', now = Date.now()): Promise<void> {
+    const before = await this.store.get(agentId);
+    if (!before || before.status !== 'idle') return;
+    const presence = await this.store.setStatus(agentId, 'away', now, SERVER_OWNED);
+    if (!presence || presence.status !== 'away') return;
+    this.notifier.toAgent(agentId, 'agent:marked_away', { reason, message: MARKED_AWAY_MESSAGES[reason] });
+    await this.emit({
+      kind: 'unavailable',
+      presence,
+      reason: reason === 'idle' ? 'agent_away' : 'ring_no_answer',
+      gone: false,
+    });
+  }
+
+  /** One call at a time: false when the agent is already in one (or has no presence). */
+  async enterCall(agentId: string, visitorId: string, now = Date.now()): Promise<boolean> {
+    return (await this.store.enterCall(agentId, visitorId, now)) !== null;
+  }
+
+  async resumeCall(agentId: string, visitorId: string, now = Date.now()): Promise<void> {
+    await this.store.resumeCall(agentId, visitorId, now);
+  }
+
+  /** Undoes `enterCall` when the call could not be created (another accept won the request). */
+  async abandonCall(agentId: string, now = Date.now()): Promise<void> {
+    await this.store.leaveCall(agentId, now);
+  }
+
+  /** The agent's call ended: back to `idle`, and available again for waiting visitors and requests. */
+  async leaveCall(agentId: string, now = Date.now()): Promise<void> {
+    const presence = await this.store.leaveCall(agentId, now);
+    if (presence && isAvailable(presence)) await this.emit({ kind: 'available', presence });
   }
 
   async heartbeat(agentId: string, now = Date.now()): Promise<void> {
@@ -101,10 +169,33 @@ export class PresenceService implements OnApplicationBootstrap {
     for (const presence of stale) {
       this.notifier.toAgent(presence.agentId, 'agent:marked_away', {
         reason: 'idle',
-        message: 'You were marked away after a period of inactivity.',
+        message: MARKED_AWAY_MESSAGES.idle,
       });
+      await this.emit({ kind: 'unavailable', presence, reason: 'agent_away', gone: false });
     }
     return stale;
+  }
+
+  private async statusChanged(presence: AgentPresence): Promise<void> {
+    if (isAvailable(presence)) return this.emit({ kind: 'available', presence });
+    const reason: UnavailableReason = presence.status === 'offline' ? 'agent_offline' : 'agent_away';
+    if (presence.status === 'away' || presence.status === 'offline')
+      await this.emit({ kind: 'unavailable', presence, reason, gone: false });
+  }
+
+  private async emit(change: PresenceChange): Promise<void> {
+    for (const listener of this.listeners) {
+      try {
+        await listener(change);
+      } catch (error) {
+        // One failed reaction must not undo the agent's own change nor stop the others.
+        const err = error as Error;
+        this.logger.error(
+          `reacting to ${change.kind} of agent ${change.presence.agentId} failed: ${err.message}`,
+          err.stack,
+        );
+      }
+    }
   }
 
   private assertOrganizationActive(orgId: string): void {
@@ -132,7 +223,22 @@ export class PresenceService implements OnApplicationBootstrap {
 
 const graceKey = (agentId: string): string => `presence:grace:${agentId}`;
 
-function profileOf(user: DirectoryUser): AgentProfile {
+const MARKED_AWAY_MESSAGES: Record<'idle' | 'ring_no_answer', string> = {
+  idle: 'You were marked away after a period of inactivity.',
+  ring_no_answer: 'You were marked away because a call rang without an answer.',
+};
+
+function isConnected(presence: AgentPresence): boolean {
+  return presence.disconnectedAt === null && presence.socketIds.length > 0;
+}
+
+/** Takes visitors and calls: connected and idle. */
+export function isAvailable(presence: AgentPresence): boolean {
+  return isConnected(presence) && presence.status === 'idle';
+}
+
+/** What visitors see of an agent: the directory's profile. */
+export function profileOf(user: DirectoryUser): AgentProfile {
   return {
     id: user.agentId ?? user.userId,
     displayName: user.displayName,

@@ -26,6 +26,15 @@ export abstract class PresenceStore {
     unlessIn?: readonly AgentStatus[],
   ): Promise<AgentPresence | null>;
 
+  /** Moves an agent that is not already in a call to `in_call`; null when it is (one call at a time). */
+  abstract enterCall(agentId: string, visitorId: string, now: number): Promise<AgentPresence | null>;
+
+  /** Puts the agent back in the call it reconnected to, whatever its status. */
+  abstract resumeCall(agentId: string, visitorId: string, now: number): Promise<AgentPresence | null>;
+
+  /** Moves an agent in a call back to `idle`; null when it was not in a call. */
+  abstract leaveCall(agentId: string, now: number): Promise<AgentPresence | null>;
+
   abstract touch(agentId: string, now: number): Promise<void>;
 
   abstract get(agentId: string): Promise<AgentPresence | null>;

@@ -33,3 +33,24 @@ export interface AttachResult {
   /** True when a disconnected presence was resumed within the grace (previous status restored). */
   resumed: boolean;
 }
+
+/** Why an agent stopped taking visitors and calls; also the `reason` its visitors are told. */
+export type UnavailableReason = 'agent_away' | 'agent_offline' | 'ring_no_answer';
+
+/**
+ * A change of an agent's availability that routing and calls react to (PROTOCOL §3): waiting
+ * visitors are picked up, ringing requests re-routed, visitors reassigned, a call put on hold.
+ */
+export type PresenceChange =
+  | { kind: 'available'; presence: AgentPresence }
+  | {
+      kind: 'unavailable';
+      presence: AgentPresence;
+      reason: UnavailableReason;
+      /** The presence is gone (logout, grace expiry, revocation): its call ends too. */
+      gone: boolean;
+    }
+  /** The agent's last socket closed; its presence is kept for the disconnect grace. */
+  | { kind: 'disconnected'; presence: AgentPresence };
+
+export type PresenceListener = (change: PresenceChange) => Promise<void>;

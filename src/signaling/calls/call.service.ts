@@ -1,0 +1,485 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
+import { AgentDirectory } from '../../auth/directory/agent-directory.service';
+import { Clock } from '../../common/clock.service';
+import { DomainError } from '../../common/errors/domain-error';
+import { ErrorCode } from '../../common/errors/error-code';
+import { Scheduler } from '../../common/scheduler.service';
+import { AppConfig } from '../../config/app-config';
+import { ClientNotifier } from '../client-notifier';
+import type { Party, VisitorBinder, VisitorParty } from '../party';
+import { isAvailable, PresenceService, profileOf } from '../presence/presence.service';
+import type { AgentPresence, PresenceChange } from '../presence/presence.types';
+import type { AssignmentReason, CallEndReason, CallRequestView, CallView, VisitorView } from '../protocol';
+import { RoutingService } from '../routing/routing.service';
+import { VisitorService } from '../visitors/visitor.service';
+import type { VisitorRecord } from '../visitors/visitor.types';
+import { CallStore } from './call.store';
+import type { CallRecord, CallRequestRecord, CallRole } from './call.types';
+import { hashReconnectToken, newReconnectToken } from './reconnect-token';
+
+type AgentParty = Extract<Party, { kind: 'agent' }>;
+
+/**
+ * The call lifecycle of PROTOCOL §3: request → ring (RNA timer) → accept exactly once / reject /
+ * cancel → active → end, with the reconnect hold and rotating reconnect tokens, and max duration.
+ * Every operation checks that the sender is a party of what it names (PROTOCOL §2 "P") after the
+ * gateway has validated the payload: someone else's request or call is CALL_NOT_FOUND (its
+ * existence is not revealed) and recorded as `auth.forbidden` through the error's reason.
+ */
+@Injectable()
+export class CallService implements OnModuleInit {
+  private readonly logger = new Logger(CallService.name);
+
+  constructor(
+    private readonly calls: CallStore,
+    private readonly visitors: VisitorService,
+    private readonly presence: PresenceService,
+    private readonly routing: RoutingService,
+    private readonly directory: AgentDirectory,
+    private readonly notifier: ClientNotifier,
+    private readonly scheduler: Scheduler,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.presence.onChange((change) => this.onPresenceChange(change));
+  }
+
+  // ── Requests ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * `call:request`: one pending request per visitor (a new one replaces it). The named agent rings
+   * if it belongs to the visitor's organisation and is available; otherwise routing chooses — an
+   * agent of another organisation is treated as if none had been named (nothing is revealed).
+   */
+  async request(party: VisitorParty, agentId: string): Promise<{ requestId: string }> {
+    const visitor = await this.visitors.requireLive(party);
+    if (await this.calls.callOfVisitor(visitor.visitorId))
+      throw new DomainError(ErrorCode.Forbidden, 'You are already in a call.', 'already_in_call');
+    const request: CallRequestRecord = {
+      requestId: `req_${uuidv7()}`,
+      visitorId: visitor.visitorId,
+      orgId: visitor.orgId,
+      poolId: visitor.poolId,
+      pageUrl: visitor.pageUrl,
+      requestedAt: this.clock.now(),
+      agentId: null,
+      ringSeq: 0,
+      rejectedBy: [],
+      passedBy: [],
+    };
+    const replaced = await this.calls.putRequest(request);
+    if (replaced) this.stopRinging(replaced);
+
+    const named = await this.presence.get(agentId);
+    const target =
+      named && named.orgId === visitor.orgId && isAvailable(named)
+        ? named
+        : await this.routing.chooseAgent(visitor.orgId, visitor.poolId);
+    if (target) await this.ring(request, target.agentId);
+    else this.tellNoAgent(visitor, 'no_agent_available');
+    return { requestId: request.requestId };
+  }
+
+  /** `call:accept`: only the agent the request rings, exactly once, one call per agent. */
+  async accept(agent: AgentParty, requestId: string): Promise<{ callId: string }> {
+    const request = await this.calls.getRequest(requestId);
+    this.assertRingsAgent(request, agent);
+    const visitor = await this.visitors.get(request.visitorId);
+    if (!visitor) throw new DomainError(ErrorCode.CallNotFound);
+    // In a call already (another tab won, or another request was accepted): the loser is told
+    // the request is gone. Entering first and claiming second makes both races end the same way.
+    if (!(await this.presence.enterCall(agent.agentId, visitor.visitorId)))
+      throw new DomainError(ErrorCode.CallNotFound);
+    const claimed = await this.calls.claim(requestId, agent.agentId);
+    if (!claimed) {
+      await this.presence.abandonCall(agent.agentId);
+      throw new DomainError(ErrorCode.CallNotFound);
+    }
+    this.scheduler.cancel(rnaKey(requestId));
+
+    const agentToken = newReconnectToken();
+    const visitorToken = newReconnectToken();
+    const now = this.clock.now();
+    const call: CallRecord = {
+      callId: `call_${uuidv7()}`,
+      requestId,
+      visitorId: visitor.visitorId,
+      agentId: agent.agentId,
+      orgId: visitor.orgId,
+      pageUrl: visitor.pageUrl,
+      visitorConnectedAt: visitor.connectedAt,
+      startedAt: now,
+      tokenHashes: { agent: agentToken.hash, visitor: visitorToken.hash },
+      disconnectedAt: { agent: null, visitor: null },
+      lastHeartbeatAt: now,
+    };
+    await this.calls.createCall(call);
+    this.notifier.toVisitor(visitor.visitorId, 'call:accepted', {
+      callId: call.callId,
+      agentId: agent.agentId,
+      reconnectToken: visitorToken.token,
+    });
+    // Every tab of the agent learns the call started (the first to act wins; the others are told).
+    this.notifier.toAgent(agent.agentId, 'call:started', {
+      call: callView(call),
+      visitor: visitorView(visitor),
+      reconnectToken: agentToken.token,
+    });
+    const organization = this.directory.getOrganization(call.orgId);
+    const maxMs = (organization?.maxCallDurationMinutes ?? 120) * 60_000;
+    this.scheduler.schedule(maxDurationKey(call.callId), maxMs, async () => {
+      await this.finish(call.callId, 'max_duration', 'The call reached its maximum duration.');
+    });
+    // The agent is busy now: whatever else rang it goes to someone else.
+    await this.passRingsOf(agent.agentId, 'agent_busy');
+    return { callId: call.callId };
+  }
+
+  /** `call:reject`: re-routed to another agent (never the rejecter again); the visitor is told. */
+  async reject(agent: AgentParty, requestId: string, reason?: string): Promise<void> {
+    const request = await this.calls.getRequest(requestId);
+    this.assertRingsAgent(request, agent);
+    const released = await this.calls.release(requestId, agent.agentId, 'rejected');
+    if (!released) throw new DomainError(ErrorCode.CallNotFound);
+    this.scheduler.cancel(rnaKey(requestId));
+    this.notifier.toAgent(agent.agentId, 'call:cancelled', { requestId });
+    this.notifier.toVisitor(released.visitorId, 'call:rejected', {
+      requestId,
+      ...(reason !== undefined ? { reason } : {}),
+    });
+    await this.reroute(released, 'agent_away');
+  }
+
+  /** `call:cancel`: only the visitor who asked. */
+  async cancel(party: VisitorParty, requestId: string): Promise<void> {
+    await this.visitors.requireLive(party);
+    const request = await this.calls.getRequest(requestId);
+    if (!request) throw new DomainError(ErrorCode.CallNotFound);
+    if (request.visitorId !== party.visitorId)
+      throw new DomainError(ErrorCode.CallNotFound, undefined, 'not_request_owner');
+    const withdrawn = await this.calls.withdraw(requestId, party.visitorId);
+    if (!withdrawn) throw new DomainError(ErrorCode.CallNotFound);
+    this.stopRinging(withdrawn);
+  }
+
+  // ── Calls ────────────────────────────────────────────────────────────────────────────────
+
+  /** `call:end` from either party. */
+  async end(party: Party, callId: string): Promise<void> {
+    const { call } = await this.callOfParty(party, callId);
+    await this.finish(call.callId, party.kind === 'agent' ? 'agent_ended' : 'visitor_ended');
+  }
+
+  /** `call:heartbeat`: a party proves it still holds its current reconnect token. */
+  async heartbeat(party: Party, callId: string, reconnectToken: string): Promise<void> {
+    const { call, role } = await this.callOfParty(party, callId);
+    if (call.tokenHashes[role] !== hashReconnectToken(reconnectToken))
+      throw new DomainError(ErrorCode.CallNotFound, undefined, 'invalid_reconnect_token');
+    await this.calls.touchCall(call.callId, this.clock.now());
+    if (party.kind === 'agent') await this.presence.heartbeat(party.agentId);
+  }
+
+  /**
+   * `call:reconnect`: the token is spent (single use, bound to its call and role), both tokens
+   * rotate, and both parties get `call:reconnected` with their own new token. An agent must be
+   * logged in as the call's agent; a visitor's token is its credential, and `bind` moves its
+   * session to this socket.
+   */
+  async reconnect(
+    party: Party,
+    socketId: string,
+    reconnectToken: string,
+    role: CallRole,
+    bind: VisitorBinder,
+  ): Promise<{ callId: string }> {
+    if (role === 'agent' && party.kind !== 'agent')
+      throw new DomainError(ErrorCode.CallNotFound, undefined, 'invalid_reconnect_token');
+    const agentToken = newReconnectToken();
+    const visitorToken = newReconnectToken();
+    const call = await this.calls.spendToken(
+      hashReconnectToken(reconnectToken),
+      role,
+      { agent: agentToken.hash, visitor: visitorToken.hash },
+      party.kind === 'agent' && role === 'agent' ? party.agentId : undefined,
+    );
+    if (!call) throw new DomainError(ErrorCode.CallNotFound, undefined, 'invalid_reconnect_token');
+    this.scheduler.cancel(reconnectKey(call.callId, role));
+
+    if (role === 'visitor') {
+      if (party.kind === 'visitor' && party.visitorId !== call.visitorId) await this.visitorLeft(party);
+      await this.visitors.resume(call.visitorId, socketId);
+      await bind({ visitorId: call.visitorId, orgId: call.orgId });
+    } else {
+      await this.presence.resumeCall(call.agentId, call.visitorId);
+    }
+    const agent = this.directory.findByAgentId(call.agentId);
+    const presence = await this.presence.get(call.agentId);
+    this.notifier.toVisitor(call.visitorId, 'call:reconnected', {
+      callId: call.callId,
+      reconnectToken: visitorToken.token,
+      peerId: call.agentId,
+      ...(presence ? { agent: presence.profile } : agent ? { agent: profileOf(agent) } : {}),
+    });
+    this.notifier.toAgent(call.agentId, 'call:reconnected', {
+      callId: call.callId,
+      reconnectToken: agentToken.token,
+      peerId: call.visitorId,
+    });
+    this.logger.log(`call ${call.callId}: ${role} reconnected`);
+    return { callId: call.callId };
+  }
+
+  /**
+   * A visitor's socket closed or it sent `visitor:disconnect`. In a call, the call is held for the
+   * reconnect grace; otherwise the session ends and its pending request is withdrawn.
+   */
+  async visitorLeft(party: VisitorParty): Promise<void> {
+    const call = await this.calls.callOfVisitor(party.visitorId);
+    if (call) {
+      if (await this.visitors.hold(party.visitorId, party.socketId))
+        await this.partyDisconnected(call, 'visitor');
+      return;
+    }
+    const removed = await this.visitors.remove(party.visitorId, party.socketId);
+    if (!removed) return;
+    const request = await this.calls.requestOfVisitor(removed.visitorId);
+    const withdrawn = request ? await this.calls.withdraw(request.requestId, removed.visitorId) : null;
+    if (withdrawn) this.stopRinging(withdrawn);
+  }
+
+  /** The live call an agent is in, for the relay. */
+  callOfAgent(agentId: string): Promise<CallRecord | null> {
+    return this.calls.callOfAgent(agentId);
+  }
+
+  /** The live call a visitor session is in, for the relay (VISITOR_NOT_FOUND if the session is not live). */
+  async callOfVisitor(party: VisitorParty): Promise<CallRecord | null> {
+    await this.visitors.requireLive(party);
+    return this.calls.callOfVisitor(party.visitorId);
+  }
+
+  /** Ends a call once: both parties are told, timers stop, the agent is available again. */
+  async finish(callId: string, reason: CallEndReason, message?: string): Promise<boolean> {
+    const call = await this.calls.endCall(callId);
+    if (!call) return false;
+    this.scheduler.cancel(maxDurationKey(callId));
+    this.scheduler.cancel(reconnectKey(callId, 'agent'));
+    this.scheduler.cancel(reconnectKey(callId, 'visitor'));
+    const payload = { callId, reason, ...(message !== undefined ? { message } : {}) };
+    this.notifier.toVisitor(call.visitorId, 'call:ended', payload);
+    this.notifier.toAgent(call.agentId, 'call:ended', payload);
+    this.logger.log(`call ${callId} ended (${reason})`);
+    // A visitor that never came back leaves with its call.
+    if (call.disconnectedAt.visitor !== null) await this.visitors.remove(call.visitorId, null);
+    await this.presence.leaveCall(call.agentId);
+    return true;
+  }
+
+  // ── Presence reactions ───────────────────────────────────────────────────────────────────
+
+  private async onPresenceChange(change: PresenceChange): Promise<void> {
+    const { agentId } = change.presence;
+    if (change.kind === 'available') return this.agentAvailable(change.presence);
+    // Whatever rang this agent goes to someone else; it cannot answer now.
+    await this.passRingsOf(agentId, change.kind === 'disconnected' ? 'agent_offline' : change.reason);
+    const call = await this.calls.callOfAgent(agentId);
+    if (change.kind === 'disconnected') {
+      if (call) await this.partyDisconnected(call, 'agent');
+      return;
+    }
+    await this.routing.reassignVisitorsOf(agentId, change.reason);
+    // Logged out or revoked while connected to its call: the call ends. (A call on hold for the
+    // agent's reconnect ends through its own timer.)
+    if (change.gone && call && call.disconnectedAt.agent === null)
+      await this.finish(call.callId, 'agent_ended');
+  }
+
+  /** An agent became available: waiting visitors of its pools, then its oldest waiting request. */
+  private async agentAvailable(agent: AgentPresence): Promise<void> {
+    await this.routing.pickUpWaiting(agent);
+    for (const request of await this.calls.waitingRequests(agent.orgId)) {
+      if (request.rejectedBy.includes(agent.agentId)) continue;
+      if (request.poolId !== null && !agent.pools.includes(request.poolId)) continue;
+      if (await this.ring(request, agent.agentId)) return;
+    }
+  }
+
+  // ── Ringing ──────────────────────────────────────────────────────────────────────────────
+
+  /** Rings `agentId` with a waiting request and starts a fresh RNA timer. */
+  private async ring(request: CallRequestRecord, agentId: string): Promise<boolean> {
+    const ringing = await this.calls.ring(request.requestId, agentId, null);
+    if (!ringing) return false;
+    const visitor = await this.visitors.get(ringing.visitorId);
+    this.notifier.toAgent(agentId, 'call:incoming', {
+      request: requestView(ringing, agentId),
+      visitor: visitor
+        ? visitorView(visitor)
+        : { visitorId: ringing.visitorId, pageUrl: ringing.pageUrl, connectedAt: ringing.requestedAt },
+    });
+    const organization = this.directory.getOrganization(ringing.orgId);
+    const rnaMs = (organization?.rnaTimeoutSeconds ?? 15) * 1000;
+    const seq = ringing.ringSeq;
+    this.scheduler.schedule(rnaKey(ringing.requestId), rnaMs, () =>
+      this.ringTimedOut(ringing.requestId, agentId, seq),
+    );
+    return true;
+  }
+
+  /**
+   * Ring-no-answer (PROTOCOL §3): the agent is marked away (its visitors reassigned, its other
+   * rings passed on) and the request rings the next agent, with a fresh timer, until none is left.
+   */
+  private async ringTimedOut(requestId: string, agentId: string, seq: number): Promise<void> {
+    const current = await this.calls.getRequest(requestId);
+    if (!current || current.agentId !== agentId || current.ringSeq !== seq) return;
+    const released = await this.calls.release(requestId, agentId, 'passed');
+    if (!released) return;
+    this.logger.log(`request ${requestId}: no answer from agent ${agentId}`);
+    this.notifier.toAgent(agentId, 'call:rna_timeout', {
+      requestId,
+      visitorId: released.visitorId,
+      reason: 'ring_no_answer',
+    });
+    this.notifier.toAgent(agentId, 'call:cancelled', { requestId });
+    await this.presence.markAway(agentId, 'ring_no_answer');
+    await this.reroute(released, 'ring_no_answer');
+  }
+
+  /** Rings the next agent that has not passed on or rejected the request, else it waits. */
+  private async reroute(request: CallRequestRecord, reason: AssignmentReason): Promise<void> {
+    const fresh = await this.calls.getRequest(request.requestId);
+    if (!fresh || fresh.agentId !== null) return;
+    const next = await this.routing.chooseAgent(fresh.orgId, fresh.poolId, {
+      exclude: [...fresh.rejectedBy, ...fresh.passedBy],
+    });
+    if (next && (await this.ring(fresh, next.agentId))) return;
+    const visitor = await this.visitors.get(fresh.visitorId);
+    if (visitor) this.tellNoAgent(visitor, reason);
+  }
+
+  /** Every request ringing this agent rings someone else (it left, went away or took a call). */
+  private async passRingsOf(agentId: string, reason: AssignmentReason): Promise<void> {
+    for (const request of await this.calls.ringing(agentId)) {
+      const released = await this.calls.release(request.requestId, agentId, 'passed');
+      if (!released) continue;
+      this.scheduler.cancel(rnaKey(request.requestId));
+      this.notifier.toAgent(agentId, 'call:cancelled', { requestId: request.requestId });
+      await this.reroute(released, reason);
+    }
+  }
+
+  /** A request that stopped ringing for good (withdrawn or replaced): its agent is told. */
+  private stopRinging(request: CallRequestRecord): void {
+    this.scheduler.cancel(rnaKey(request.requestId));
+    if (request.agentId)
+      this.notifier.toAgent(request.agentId, 'call:cancelled', { requestId: request.requestId });
+  }
+
+  private tellNoAgent(visitor: VisitorRecord, reason: AssignmentReason): void {
+    this.notifier.toVisitor(visitor.visitorId, 'agent:unavailable', {
+      visitorId: visitor.visitorId,
+      widgetSettings: this.routing.widgetSettings(visitor.orgId),
+      poolId: visitor.poolId,
+      reason,
+    });
+  }
+
+  // ── Reconnect hold ───────────────────────────────────────────────────────────────────────
+
+  private async partyDisconnected(call: CallRecord, role: CallRole): Promise<void> {
+    const at = this.clock.now();
+    const held = await this.calls.setDisconnected(call.callId, role, at);
+    if (!held) return;
+    const graceMs = this.config.callReconnectGraceMs;
+    const reconnecting = {
+      callId: call.callId,
+      message:
+        role === 'agent'
+          ? 'The agent lost the connection; reconnecting…'
+          : 'The visitor lost the connection; reconnecting…',
+      timeoutSeconds: Math.ceil(graceMs / 1000),
+    };
+    if (role === 'agent') this.notifier.toVisitor(call.visitorId, 'call:reconnecting', reconnecting);
+    else this.notifier.toAgent(call.agentId, 'call:reconnecting', reconnecting);
+    this.scheduler.schedule(reconnectKey(call.callId, role), graceMs, () =>
+      this.reconnectTimedOut(call.callId, role, at),
+    );
+  }
+
+  private async reconnectTimedOut(callId: string, role: CallRole, at: number): Promise<void> {
+    const call = await this.calls.getCall(callId);
+    if (!call || call.disconnectedAt[role] !== at) return;
+    const failed = {
+      callId,
+      reason: 'timeout',
+      message: `The ${role} did not reconnect in time.`,
+    };
+    this.notifier.toVisitor(call.visitorId, 'call:reconnect_failed', failed);
+    this.notifier.toAgent(call.agentId, 'call:reconnect_failed', failed);
+    await this.finish(callId, 'reconnect_failed');
+  }
+
+  // ── Ownership ────────────────────────────────────────────────────────────────────────────
+
+  private assertRingsAgent(
+    request: CallRequestRecord | null,
+    agent: AgentParty,
+  ): asserts request is CallRequestRecord {
+    if (!request) throw new DomainError(ErrorCode.CallNotFound);
+    if (request.agentId !== agent.agentId)
+      throw new DomainError(
+        ErrorCode.CallNotFound,
+        undefined,
+        request.orgId === agent.orgId ? 'not_ringing_agent' : 'cross_organization',
+      );
+  }
+
+  /** The call, if `party` is one of its two parties (a visitor only from its live socket). */
+  private async callOfParty(party: Party, callId: string): Promise<{ call: CallRecord; role: CallRole }> {
+    if (party.kind === 'anonymous')
+      throw new DomainError(ErrorCode.CallNotFound, undefined, 'not_call_party');
+    if (party.kind === 'visitor') await this.visitors.requireLive(party);
+    const call = await this.calls.getCall(callId);
+    if (!call) throw new DomainError(ErrorCode.CallNotFound);
+    if (party.kind === 'agent' && call.agentId === party.agentId) return { call, role: 'agent' };
+    if (party.kind === 'visitor' && call.visitorId === party.visitorId) return { call, role: 'visitor' };
+    throw new DomainError(
+      ErrorCode.CallNotFound,
+      undefined,
+      call.orgId === party.orgId ? 'not_call_party' : 'cross_organization',
+    );
+  }
+}
+
+const rnaKey = (requestId: string): string => `call:rna:${requestId}`;
+const maxDurationKey = (callId: string): string => `call:max-duration:${callId}`;
+const reconnectKey = (callId: string, role: CallRole): string => `call:reconnect:${callId}:${role}`;
+
+function requestView(request: CallRequestRecord, agentId: string): CallRequestView {
+  return {
+    requestId: request.requestId,
+    visitorId: request.visitorId,
+    agentId,
+    orgId: request.orgId,
+    pageUrl: request.pageUrl,
+    requestedAt: request.requestedAt,
+  };
+}
+
+function visitorView(visitor: VisitorRecord): VisitorView {
+  return { visitorId: visitor.visitorId, pageUrl: visitor.pageUrl, connectedAt: visitor.connectedAt };
+}
+
+function callView(call: CallRecord): CallView {
+  return {
+    callId: call.callId,
+    visitorId: call.visitorId,
+    agentId: call.agentId,
+    startedAt: call.startedAt,
+    endedAt: null,
+  };
+}

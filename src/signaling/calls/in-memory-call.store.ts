@@ -1,0 +1,142 @@
+import { Injectable } from '@nestjs/common';
+import { CallStore } from './call.store';
+import type { CallRecord, CallRequestRecord, CallRole, RingRelease } from './call.types';
+
+/** Single-process requests and calls; each method completes without awaiting, hence atomically. */
+@Injectable()
+export class InMemoryCallStore extends CallStore {
+  private readonly requests = new Map<string, CallRequestRecord>();
+  private readonly calls = new Map<string, CallRecord>();
+
+  putRequest(request: CallRequestRecord): Promise<CallRequestRecord | null> {
+    const previous = [...this.requests.values()].find((r) => r.visitorId === request.visitorId);
+    if (previous) this.requests.delete(previous.requestId);
+    this.requests.set(request.requestId, cloneRequest(request));
+    return Promise.resolve(previous ? cloneRequest(previous) : null);
+  }
+
+  getRequest(requestId: string): Promise<CallRequestRecord | null> {
+    return requestOrNull(this.requests.get(requestId));
+  }
+
+  ring(
+    requestId: string,
+    agentId: string | null,
+    expectedAgentId: string | null,
+  ): Promise<CallRequestRecord | null> {
+    const request = this.requests.get(requestId);
+    if (!request || request.agentId !== expectedAgentId) return requestOrNull(undefined);
+    request.agentId = agentId;
+    request.ringSeq += 1;
+    return requestOrNull(request);
+  }
+
+  release(requestId: string, agentId: string, why: RingRelease): Promise<CallRequestRecord | null> {
+    const request = this.requests.get(requestId);
+    if (!request || request.agentId !== agentId) return requestOrNull(undefined);
+    request.agentId = null;
+    request.ringSeq += 1;
+    const list = why === 'rejected' ? request.rejectedBy : request.passedBy;
+    if (!list.includes(agentId)) list.push(agentId);
+    return requestOrNull(request);
+  }
+
+  claim(requestId: string, agentId: string): Promise<CallRequestRecord | null> {
+    const request = this.requests.get(requestId);
+    if (!request || request.agentId !== agentId) return requestOrNull(undefined);
+    this.requests.delete(requestId);
+    return requestOrNull(request);
+  }
+
+  withdraw(requestId: string, visitorId: string): Promise<CallRequestRecord | null> {
+    const request = this.requests.get(requestId);
+    if (!request || request.visitorId !== visitorId) return requestOrNull(undefined);
+    this.requests.delete(requestId);
+    return requestOrNull(request);
+  }
+
+  requestOfVisitor(visitorId: string): Promise<CallRequestRecord | null> {
+    return requestOrNull([...this.requests.values()].find((r) => r.visitorId === visitorId));
+  }
+
+  ringing(agentId: string): Promise<CallRequestRecord[]> {
+    return this.requestsWhere((r) => r.agentId === agentId);
+  }
+
+  waitingRequests(orgId: string): Promise<CallRequestRecord[]> {
+    return this.requestsWhere((r) => r.orgId === orgId && r.agentId === null);
+  }
+
+  createCall(call: CallRecord): Promise<void> {
+    this.calls.set(call.callId, cloneCall(call));
+    return Promise.resolve();
+  }
+
+  getCall(callId: string): Promise<CallRecord | null> {
+    return callOrNull(this.calls.get(callId));
+  }
+
+  callOfAgent(agentId: string): Promise<CallRecord | null> {
+    return callOrNull([...this.calls.values()].find((c) => c.agentId === agentId));
+  }
+
+  callOfVisitor(visitorId: string): Promise<CallRecord | null> {
+    return callOrNull([...this.calls.values()].find((c) => c.visitorId === visitorId));
+  }
+
+  endCall(callId: string): Promise<CallRecord | null> {
+    const call = this.calls.get(callId);
+    this.calls.delete(callId);
+    return callOrNull(call);
+  }
+
+  setDisconnected(callId: string, role: CallRole, at: number | null): Promise<CallRecord | null> {
+    const call = this.calls.get(callId);
+    if (call) call.disconnectedAt[role] = at;
+    return callOrNull(call);
+  }
+
+  spendToken(
+    tokenHash: string,
+    role: CallRole,
+    next: Record<CallRole, string>,
+    agentId?: string,
+  ): Promise<CallRecord | null> {
+    const call = [...this.calls.values()].find((c) => c.tokenHashes[role] === tokenHash);
+    if (!call || (agentId !== undefined && call.agentId !== agentId)) return callOrNull(undefined);
+    call.tokenHashes = { ...next };
+    call.disconnectedAt[role] = null;
+    return callOrNull(call);
+  }
+
+  touchCall(callId: string, now: number): Promise<void> {
+    const call = this.calls.get(callId);
+    if (call) call.lastHeartbeatAt = now;
+    return Promise.resolve();
+  }
+
+  counts(): Promise<{ requests: number; calls: number }> {
+    return Promise.resolve({ requests: this.requests.size, calls: this.calls.size });
+  }
+
+  private requestsWhere(predicate: (request: CallRequestRecord) => boolean): Promise<CallRequestRecord[]> {
+    const matches = [...this.requests.values()].filter(predicate).map(cloneRequest);
+    return Promise.resolve(matches.sort((a, b) => a.requestedAt - b.requestedAt));
+  }
+}
+
+function cloneRequest(request: CallRequestRecord): CallRequestRecord {
+  return { ...request, rejectedBy: [...request.rejectedBy], passedBy: [...request.passedBy] };
+}
+
+function cloneCall(call: CallRecord): CallRecord {
+  return { ...call, tokenHashes: { ...call.tokenHashes }, disconnectedAt: { ...call.disconnectedAt } };
+}
+
+function requestOrNull(request: CallRequestRecord | undefined): Promise<CallRequestRecord | null> {
+  return Promise.resolve(request ? cloneRequest(request) : null);
+}
+
+function callOrNull(call: CallRecord | undefined): Promise<CallRecord | null> {
+  return Promise.resolve(call ? cloneCall(call) : null);
+}

@@ -1,0 +1,169 @@
+import { Injectable } from '@nestjs/common';
+import { AgentDirectory } from '../../auth/directory/agent-directory.service';
+import type { Organization } from '../../auth/directory/directory.types';
+import { Clock } from '../../common/clock.service';
+import { ClientNotifier } from '../client-notifier';
+import { isAvailable, PresenceService } from '../presence/presence.service';
+import type { AgentPresence } from '../presence/presence.types';
+import type { AssignmentReason, WidgetSettings } from '../protocol';
+import { VisitorStore } from '../visitors/visitor.store';
+import type { VisitorRecord } from '../visitors/visitor.types';
+import { RoutingCandidate, selectAgent } from './agent-selection';
+import { poolForPage } from './page-rules';
+import { widgetSettingsFor } from './widget-settings';
+
+/** Visitors one agent greets at most (PROTOCOL §3 "capacity (default 25)"). */
+export const AGENT_VISITOR_CAPACITY = 25;
+
+/** A compare-and-set that lost a race is retried on fresh state this many times. */
+const ASSIGN_ATTEMPTS = 5;
+
+/**
+ * Routing (PROTOCOL §3): page → pool by path rules, then the best available agent of the pool by
+ * priority tier, load and recency — never across organisations. Assignments are compare-and-set
+ * writes on the visitor store, so two routings of one visitor cannot both win.
+ */
+@Injectable()
+export class RoutingService {
+  constructor(
+    private readonly presence: PresenceService,
+    private readonly visitors: VisitorStore,
+    private readonly directory: AgentDirectory,
+    private readonly notifier: ClientNotifier,
+    private readonly clock: Clock,
+  ) {}
+
+  poolFor(organization: Organization, pageUrl: string): string | null {
+    return poolForPage(pageUrl, organization.pools);
+  }
+
+  widgetSettings(orgId: string): WidgetSettings {
+    return widgetSettingsFor(this.directory.getOrganization(orgId)?.widgetSettings);
+  }
+
+  /**
+   * The best available agent of `orgId` for `poolId` (any agent of the organisation when null),
+   * skipping `exclude`. `capacity` limits visitors per agent; ringing a call ignores it.
+   */
+  async chooseAgent(
+    orgId: string,
+    poolId: string | null,
+    options: { exclude?: readonly string[]; capacity?: number } = {},
+  ): Promise<AgentPresence | null> {
+    const exclude = new Set(options.exclude ?? []);
+    const available = (await this.presence.agentsOf(orgId)).filter(
+      (agent) => isAvailable(agent) && !exclude.has(agent.agentId) && servesPool(agent, poolId),
+    );
+    if (available.length === 0) return null;
+    const loads = await this.visitors.loads(available.map((agent) => agent.agentId));
+    const candidates: RoutingCandidate[] = available.map((agent) => ({
+      agentId: agent.agentId,
+      rank: this.rankOf(agent.agentId, poolId),
+      visitors: loads[agent.agentId]?.visitors ?? 0,
+      lastAssignedAt: loads[agent.agentId]?.lastAssignedAt ?? null,
+    }));
+    const chosen = selectAgent(candidates, options.capacity ?? Infinity);
+    return available.find((agent) => agent.agentId === chosen?.agentId) ?? null;
+  }
+
+  /**
+   * Gives the visitor the best agent of its pool other than `exclude`, or leaves it waiting, and
+   * tells it when that changed (always when `announce`, as on joining): `agent:assigned` (it had
+   * no agent), `agent:reassigned` (it had one) or `agent:unavailable`.
+   */
+  async route(
+    visitorId: string,
+    options: { reason?: AssignmentReason; exclude?: readonly string[]; announce?: boolean } = {},
+  ): Promise<void> {
+    for (let attempt = 0; attempt < ASSIGN_ATTEMPTS; attempt++) {
+      const visitor = await this.visitors.get(visitorId);
+      if (!visitor || visitor.socketId === null) return;
+      const agent = await this.chooseAgent(visitor.orgId, visitor.poolId, {
+        exclude: options.exclude,
+        capacity: AGENT_VISITOR_CAPACITY,
+      });
+      const result = await this.visitors.assign({
+        visitorId,
+        agentId: agent?.agentId ?? null,
+        expectedAgentId: visitor.agentId,
+        capacity: AGENT_VISITOR_CAPACITY,
+        now: this.clock.now(),
+      });
+      if (!result) continue;
+      this.publishLoads(result.loads);
+      if (options.announce || result.previousAgentId !== result.visitor.agentId)
+        this.tellVisitor(result.visitor, result.previousAgentId, agent, options.reason);
+      return;
+    }
+  }
+
+  /** An agent left or went away: each of its visitors gets another agent or waits. */
+  async reassignVisitorsOf(agentId: string, reason: AssignmentReason): Promise<void> {
+    for (const visitor of await this.visitors.assignedTo(agentId)) {
+      if (visitor.socketId !== null) await this.route(visitor.visitorId, { reason, exclude: [agentId] });
+    }
+  }
+
+  /** An agent became available: waiting visitors it could greet are routed again. */
+  async pickUpWaiting(agent: AgentPresence): Promise<void> {
+    for (const visitor of await this.visitors.waiting(agent.orgId)) {
+      if (servesPool(agent, visitor.poolId)) await this.route(visitor.visitorId);
+    }
+  }
+
+  /** The `stats:update` figure of an agent: the visitors it greets now. */
+  async poolVisitors(agentId: string): Promise<number> {
+    return (await this.visitors.loads([agentId]))[agentId]?.visitors ?? 0;
+  }
+
+  /** Tells agents whose visitor count changed. */
+  publishLoads(loads: Record<string, number>): void {
+    for (const [agentId, poolVisitors] of Object.entries(loads))
+      this.notifier.toAgent(agentId, 'stats:update', { poolVisitors });
+  }
+
+  private tellVisitor(
+    visitor: VisitorRecord,
+    previousAgentId: string | null,
+    agent: AgentPresence | null,
+    reason: AssignmentReason | undefined,
+  ): void {
+    if (agent && previousAgentId && previousAgentId !== agent.agentId) {
+      this.notifier.toVisitor(visitor.visitorId, 'agent:reassigned', {
+        previousAgentId,
+        newAgent: agent.profile,
+        reason: reason ?? 'agent_away',
+      });
+    } else if (agent) {
+      this.notifier.toVisitor(visitor.visitorId, 'agent:assigned', {
+        agent: agent.profile,
+        visitorId: visitor.visitorId,
+        widgetSettings: this.widgetSettings(visitor.orgId),
+        visitorConnectedAt: visitor.connectedAt,
+      });
+    } else {
+      const previous = previousAgentId ? this.directory.findByAgentId(previousAgentId) : undefined;
+      this.notifier.toVisitor(visitor.visitorId, 'agent:unavailable', {
+        visitorId: visitor.visitorId,
+        widgetSettings: this.widgetSettings(visitor.orgId),
+        poolId: visitor.poolId,
+        ...(previous ? { previousAgentName: previous.displayName } : {}),
+        reason: reason ?? 'no_agent_available',
+      });
+    }
+  }
+
+  /** The agent's `priorityRank` in the pool; its best rank when the visitor has no pool. */
+  private rankOf(agentId: string, poolId: string | null): number {
+    const memberships = this.directory.findByAgentId(agentId)?.pools ?? [];
+    const ranks = memberships
+      .filter((membership) => poolId === null || membership.poolId === poolId)
+      .map((membership) => membership.priorityRank);
+    return ranks.length > 0 ? Math.min(...ranks) : Number.MAX_SAFE_INTEGER;
+  }
+}
+
+/** A visitor without a pool may be greeted by any agent of its organisation (PROTOCOL §3 "Pools"). */
+function servesPool(agent: AgentPresence, poolId: string | null): boolean {
+  return poolId === null || agent.pools.includes(poolId);
+}

@@ -1,0 +1,108 @@
+import { Injectable } from '@nestjs/common';
+import { VisitorStore } from './visitor.store';
+import type {
+  AgentLoad,
+  AssignInput,
+  AssignResult,
+  RegisterVisitorInput,
+  VisitorRecord,
+} from './visitor.types';
+
+/** Single-process visitor sessions; each method completes without awaiting, hence atomically. */
+@Injectable()
+export class InMemoryVisitorStore extends VisitorStore {
+  private readonly visitors = new Map<string, VisitorRecord>();
+  private readonly agentLoads = new Map<string, AgentLoad>();
+
+  register(input: RegisterVisitorInput): Promise<VisitorRecord> {
+    const preferredFree = input.preferredId !== undefined && !this.visitors.has(input.preferredId);
+    const visitor: VisitorRecord = {
+      visitorId: preferredFree ? input.preferredId! : input.freshId,
+      orgId: input.orgId,
+      poolId: input.poolId,
+      pageUrl: input.pageUrl,
+      socketId: input.socketId,
+      connectedAt: input.now,
+      agentId: null,
+    };
+    this.visitors.set(visitor.visitorId, visitor);
+    return Promise.resolve({ ...visitor });
+  }
+
+  get(visitorId: string): Promise<VisitorRecord | null> {
+    return resolved(this.visitors.get(visitorId));
+  }
+
+  remove(visitorId: string, socketId: string | null): Promise<VisitorRecord | null> {
+    const visitor = this.visitors.get(visitorId);
+    if (!visitor || visitor.socketId !== socketId) return resolved(undefined);
+    this.visitors.delete(visitorId);
+    if (visitor.agentId) this.adjust(visitor.agentId, -1);
+    return resolved(visitor);
+  }
+
+  setSocket(visitorId: string, socketId: string | null): Promise<VisitorRecord | null> {
+    const visitor = this.visitors.get(visitorId);
+    if (visitor) visitor.socketId = socketId;
+    return resolved(visitor);
+  }
+
+  assign(input: AssignInput): Promise<AssignResult | null> {
+    const visitor = this.visitors.get(input.visitorId);
+    if (!visitor || visitor.agentId !== input.expectedAgentId) return Promise.resolve(null);
+    if (input.agentId === visitor.agentId) {
+      return Promise.resolve({ visitor: { ...visitor }, previousAgentId: visitor.agentId, loads: {} });
+    }
+    if (input.agentId && this.load(input.agentId).visitors >= input.capacity) return Promise.resolve(null);
+    const previousAgentId = visitor.agentId;
+    const loads: Record<string, number> = {};
+    if (previousAgentId) loads[previousAgentId] = this.adjust(previousAgentId, -1);
+    if (input.agentId) {
+      loads[input.agentId] = this.adjust(input.agentId, +1);
+      this.load(input.agentId).lastAssignedAt = input.now;
+    }
+    visitor.agentId = input.agentId;
+    return Promise.resolve({ visitor: { ...visitor }, previousAgentId, loads });
+  }
+
+  assignedTo(agentId: string): Promise<VisitorRecord[]> {
+    return this.filter((visitor) => visitor.agentId === agentId);
+  }
+
+  waiting(orgId: string): Promise<VisitorRecord[]> {
+    return this.filter(
+      (visitor) => visitor.orgId === orgId && visitor.agentId === null && visitor.socketId !== null,
+    );
+  }
+
+  loads(agentIds: readonly string[]): Promise<Record<string, AgentLoad>> {
+    const result: Record<string, AgentLoad> = {};
+    for (const agentId of agentIds) result[agentId] = { ...this.load(agentId) };
+    return Promise.resolve(result);
+  }
+
+  count(): Promise<number> {
+    return Promise.resolve(this.visitors.size);
+  }
+
+  private filter(predicate: (visitor: VisitorRecord) => boolean): Promise<VisitorRecord[]> {
+    const matches = [...this.visitors.values()].filter(predicate).map((visitor) => ({ ...visitor }));
+    return Promise.resolve(matches.sort((a, b) => a.connectedAt - b.connectedAt));
+  }
+
+  private load(agentId: string): AgentLoad {
+    let load = this.agentLoads.get(agentId);
+    if (!load) this.agentLoads.set(agentId, (load = { visitors: 0, lastAssignedAt: null }));
+    return load;
+  }
+
+  private adjust(agentId: string, delta: number): number {
+    const load = this.load(agentId);
+    load.visitors = Math.max(0, load.visitors + delta);
+    return load.visitors;
+  }
+}
+
+function resolved(visitor: VisitorRecord | undefined): Promise<VisitorRecord | null> {
+  return Promise.resolve(visitor ? { ...visitor } : null);
+}

@@ -1,0 +1,88 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { v7 as uuidv7 } from 'uuid';
+import { AgentDirectory } from '../../auth/directory/agent-directory.service';
+import { Clock } from '../../common/clock.service';
+import { DomainError } from '../../common/errors/domain-error';
+import { ErrorCode } from '../../common/errors/error-code';
+import type { VisitorBinder, VisitorParty } from '../party';
+import { RoutingService } from '../routing/routing.service';
+import { VisitorStore } from './visitor.store';
+import type { VisitorRecord } from './visitor.types';
+
+export type JoinOutcome = { kind: 'joined'; visitor: VisitorRecord } | { kind: 'paused'; message: string };
+
+const PAUSED_MESSAGE = 'This organization is not taking calls right now.';
+
+/** Visitor sessions (PROTOCOL §2.2 `visitor:join`): registration, identity and routing on arrival. */
+@Injectable()
+export class VisitorService {
+  private readonly logger = new Logger(VisitorService.name);
+
+  constructor(
+    private readonly visitors: VisitorStore,
+    private readonly routing: RoutingService,
+    private readonly directory: AgentDirectory,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Registers the visitor and routes it. A client-chosen `visitorId` is honoured only when no live
+   * session holds it (**fix**: no taking over another visitor's session); otherwise a new id is
+   * issued. `bind` attaches the session to the socket before the visitor is told its agent.
+   */
+  async join(
+    input: { orgId: string; pageUrl: string; visitorId?: string },
+    socketId: string,
+    bind: VisitorBinder,
+  ): Promise<JoinOutcome> {
+    const organization = this.directory.getOrganization(input.orgId);
+    if (!organization) throw new DomainError(ErrorCode.OrgNotFound);
+    if (organization.status === 'paused') return { kind: 'paused', message: PAUSED_MESSAGE };
+    const visitor = await this.visitors.register({
+      preferredId: input.visitorId,
+      freshId: `visitor_${uuidv7()}`,
+      orgId: organization.id,
+      poolId: this.routing.poolFor(organization, input.pageUrl),
+      pageUrl: input.pageUrl,
+      socketId,
+      now: this.clock.now(),
+    });
+    if (input.visitorId !== undefined && visitor.visitorId !== input.visitorId)
+      this.logger.log(`visitor id ${input.visitorId} is held by a live session; issued ${visitor.visitorId}`);
+    await bind({ visitorId: visitor.visitorId, orgId: visitor.orgId });
+    await this.routing.route(visitor.visitorId, { announce: true });
+    return { kind: 'joined', visitor };
+  }
+
+  /** The live session of this socket, or VISITOR_NOT_FOUND (never joined, left, or moved away). */
+  async requireLive(party: VisitorParty): Promise<VisitorRecord> {
+    const visitor = await this.visitors.get(party.visitorId);
+    if (!visitor || visitor.socketId !== party.socketId) throw new DomainError(ErrorCode.VisitorNotFound);
+    return visitor;
+  }
+
+  get(visitorId: string): Promise<VisitorRecord | null> {
+    return this.visitors.get(visitorId);
+  }
+
+  /** Holds the session without a socket while its call waits for a reconnect. */
+  async hold(visitorId: string, socketId: string): Promise<boolean> {
+    const visitor = await this.visitors.get(visitorId);
+    if (!visitor || visitor.socketId !== socketId) return false;
+    await this.visitors.setSocket(visitorId, null);
+    return true;
+  }
+
+  /** Moves the session to the socket that reconnected. */
+  async resume(visitorId: string, socketId: string): Promise<void> {
+    await this.visitors.setSocket(visitorId, socketId);
+  }
+
+  /** Ends the session held by `socketId` (null: a held session); its agent's load drops. */
+  async remove(visitorId: string, socketId: string | null): Promise<VisitorRecord | null> {
+    const removed = await this.visitors.remove(visitorId, socketId);
+    if (removed?.agentId)
+      this.routing.publishLoads({ [removed.agentId]: await this.routing.poolVisitors(removed.agentId) });
+    return removed;
+  }
+}

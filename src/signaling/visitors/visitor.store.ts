@@ -1,0 +1,37 @@
+import type {
+  AgentLoad,
+  AssignInput,
+  AssignResult,
+  RegisterVisitorInput,
+  VisitorRecord,
+} from './visitor.types';
+
+/**
+ * Port for visitor sessions and agents' visitor loads (DESIGN §4). Every operation is one atomic
+ * step — conditional writes take the state they were decided on (`expectedAgentId`, `socketId`) —
+ * so a shared (Redis) implementation gives the services the same guarantees as the in-memory one.
+ */
+export abstract class VisitorStore {
+  /** Creates a session, under `preferredId` if no session holds it, else under `freshId`. */
+  abstract register(input: RegisterVisitorInput): Promise<VisitorRecord>;
+
+  abstract get(visitorId: string): Promise<VisitorRecord | null>;
+
+  /** Removes the session only if `socketId` still holds it; releases its agent's load. */
+  abstract remove(visitorId: string, socketId: string | null): Promise<VisitorRecord | null>;
+
+  /** Moves the session to `socketId` (a reconnect), or holds it without a socket (null). */
+  abstract setSocket(visitorId: string, socketId: string | null): Promise<VisitorRecord | null>;
+
+  /** Compare-and-set of the visitor's agent under the new agent's capacity; null when either check fails. */
+  abstract assign(input: AssignInput): Promise<AssignResult | null>;
+
+  abstract assignedTo(agentId: string): Promise<VisitorRecord[]>;
+
+  /** Connected visitors of the organisation without an agent, oldest first. */
+  abstract waiting(orgId: string): Promise<VisitorRecord[]>;
+
+  abstract loads(agentIds: readonly string[]): Promise<Record<string, AgentLoad>>;
+
+  abstract count(): Promise<number>;
+}
