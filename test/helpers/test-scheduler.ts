@@ -9,11 +9,12 @@ export class TestScheduler extends Scheduler {
   private readonly tasks = new Map<string, () => void | Promise<void>>();
 
   override schedule(key: string, delayMs: number, task: () => void | Promise<void>): void {
-    this.tasks.set(key, task);
+    // After super.schedule: it begins by cancelling the key, which would forget the task.
     super.schedule(key, delayMs, () => {
       this.tasks.delete(key);
       return task();
     });
+    this.tasks.set(key, task);
   }
 
   override cancel(key: string): void {
