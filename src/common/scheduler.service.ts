@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 
 /** Node clamps setTimeout delays above 2^31-1 ms to 1 ms; longer waits are chained instead. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -9,6 +9,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 @Injectable()
 export class Scheduler implements OnApplicationShutdown {
+  private readonly logger = new Logger(Scheduler.name);
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   schedule(key: string, delayMs: number, task: () => void | Promise<void>): void {
@@ -20,9 +21,12 @@ export class Scheduler implements OnApplicationShutdown {
         () => {
           if (remaining > MAX_TIMER_MS) return arm();
           this.timers.delete(key);
+          // A failing task must not crash the process, nor fail silently.
           void Promise.resolve()
             .then(task)
-            .catch(() => undefined);
+            .catch((error: Error) =>
+              this.logger.error(`timer ${key} failed: ${error?.message}`, error?.stack),
+            );
         },
         Math.min(Math.max(0, remaining), MAX_TIMER_MS),
       );

@@ -8,7 +8,14 @@ import {
 import type { Socket } from 'socket.io';
 import { AgentAuth } from '../auth/decorators/agent-auth.decorator';
 import { AuthenticatedAgent } from '../auth/decorators/authenticated-agent.decorator';
-import { CallParty } from '../auth/decorators/call-party.decorator';
+import {
+  AgentSpeaker,
+  CallParty,
+  CurrentSpeaker,
+  Speaker,
+  VisitorSpeaker,
+  visitorSpeakerOf,
+} from '../auth/decorators/call-party.decorator';
 import { VisitorAccess } from '../auth/decorators/visitor-access.decorator';
 import { DomainError } from '../common/errors/domain-error';
 import { ErrorCode } from '../common/errors/error-code';
@@ -24,28 +31,26 @@ import { NoPayloadDto } from './dto/no-payload.dto';
 import { RequestIdDto } from './dto/request-id.dto';
 import { VisitorJoinDto } from './dto/visitor-join.dto';
 import { WebrtcSignalDto } from './dto/webrtc-signal.dto';
-import type { Party, VisitorBinder, VisitorParty } from './party';
+import type { VisitorBinding } from './visitor-binder';
 import { ClientEvent, ServerEvent, SuccessAck, visitorRoom } from './protocol';
 import { RelayService } from './relay/relay.service';
-import { VisitorService } from './visitors/visitor.service';
 
 /**
  * The Socket.IO edge of visitors, calls and the WebRTC relay (PROTOCOL §2.1–2.2). Thin: each
- * handler declares its access, gets a validated DTO, names the sender as a domain `Party` and
+ * handler declares its access, gets a validated DTO, names the sender as a domain `Speaker` and
  * hands over to a service; ownership is the services' check.
  */
 @WebSocketGateway()
 @SocketEdge()
 export class CallGateway implements OnGatewayDisconnect {
   constructor(
-    private readonly visitors: VisitorService,
     private readonly calls: CallService,
     private readonly relay: RelayService,
   ) {}
 
   async handleDisconnect(socket: Socket): Promise<void> {
-    const party = visitorPartyOf(socket);
-    if (party) await this.calls.visitorLeft(party);
+    const visitor = visitorSpeakerOf(socket);
+    if (visitor) await this.calls.visitorLeft(visitor);
   }
 
   @VisitorAccess()
@@ -54,25 +59,19 @@ export class CallGateway implements OnGatewayDisconnect {
     @ConnectedSocket() socket: Socket,
     @MessageBody() body: VisitorJoinDto,
   ): Promise<SuccessAck & { visitorId?: string }> {
-    // One visitor session per socket: joining again (another page) leaves the previous one first.
-    const previous = visitorPartyOf(socket);
-    if (previous) {
-      await this.calls.visitorLeft(previous);
-      await unbindVisitor(socket);
-    }
-    const outcome = await this.visitors.join(body, socket.id, bindVisitor(socket));
+    const outcome = await this.calls.join(visitorSpeakerOf(socket), body, socket.id, visitorBinding(socket));
     if (outcome.kind === 'paused') {
       socket.emit(ServerEvent.OrgPaused, { message: outcome.message });
       return { success: false };
     }
-    return { success: true, visitorId: outcome.visitor.visitorId };
+    return { success: true, visitorId: outcome.visitorId };
   }
 
   @VisitorAccess()
   @SubscribeMessage(ClientEvent.VisitorDisconnect)
   async leave(@ConnectedSocket() socket: Socket, @MessageBody() _body: NoPayloadDto): Promise<SuccessAck> {
     await this.calls.visitorLeft(requireVisitor(socket));
-    await unbindVisitor(socket);
+    await visitorBinding(socket).unbind();
     return { success: true };
   }
 
@@ -99,7 +98,7 @@ export class CallGateway implements OnGatewayDisconnect {
     @AuthenticatedAgent() agent: AgentIdentity,
     @MessageBody() body: RequestIdDto,
   ): Promise<SuccessAck & { callId: string }> {
-    const { callId } = await this.calls.accept(agentParty(agent), body.requestId);
+    const { callId } = await this.calls.accept(agentSpeaker(agent), body.requestId);
     return { success: true, callId };
   }
 
@@ -109,24 +108,24 @@ export class CallGateway implements OnGatewayDisconnect {
     @AuthenticatedAgent() agent: AgentIdentity,
     @MessageBody() body: CallRejectDto,
   ): Promise<SuccessAck> {
-    await this.calls.reject(agentParty(agent), body.requestId, body.reason);
+    await this.calls.reject(agentSpeaker(agent), body.requestId, body.reason);
     return { success: true };
   }
 
   @CallParty()
   @SubscribeMessage(ClientEvent.CallEnd)
-  async end(@ConnectedSocket() socket: Socket, @MessageBody() body: CallIdDto): Promise<SuccessAck> {
-    await this.calls.end(partyOf(socket), body.callId);
+  async end(@CurrentSpeaker() speaker: Speaker, @MessageBody() body: CallIdDto): Promise<SuccessAck> {
+    await this.calls.end(speaker, body.callId);
     return { success: true };
   }
 
   @CallParty()
   @SubscribeMessage(ClientEvent.CallHeartbeat)
   async callHeartbeat(
-    @ConnectedSocket() socket: Socket,
+    @CurrentSpeaker() speaker: Speaker,
     @MessageBody() body: CallHeartbeatDto,
   ): Promise<SuccessAck> {
-    await this.calls.heartbeat(partyOf(socket), body.callId, body.reconnectToken);
+    await this.calls.heartbeat(speaker, body.callId, body.reconnectToken);
     return { success: true };
   }
 
@@ -134,59 +133,54 @@ export class CallGateway implements OnGatewayDisconnect {
   @SubscribeMessage(ClientEvent.CallReconnect)
   async reconnect(
     @ConnectedSocket() socket: Socket,
+    @CurrentSpeaker() speaker: Speaker,
     @MessageBody() body: CallReconnectDto,
   ): Promise<SuccessAck & { callId: string }> {
     const { callId } = await this.calls.reconnect(
-      partyOf(socket),
+      speaker,
       socket.id,
       body.reconnectToken,
       body.role,
-      bindVisitor(socket),
+      visitorBinding(socket),
     );
     return { success: true, callId };
   }
 
   @CallParty()
   @SubscribeMessage(ClientEvent.WebrtcSignal)
-  async signal(@ConnectedSocket() socket: Socket, @MessageBody() body: WebrtcSignalDto): Promise<SuccessAck> {
-    await this.relay.signal(partyOf(socket), body.targetId, body.signal);
+  async signal(
+    @CurrentSpeaker() speaker: Speaker,
+    @MessageBody() body: WebrtcSignalDto,
+  ): Promise<SuccessAck> {
+    await this.relay.signal(speaker, body.targetId, body.signal);
     return { success: true };
   }
 }
 
-function agentParty(identity: AgentIdentity): Extract<Party, { kind: 'agent' }> {
-  return { kind: 'agent', agentId: identity.agentId, orgId: identity.orgId };
+function agentSpeaker(identity: AgentIdentity): AgentSpeaker {
+  return { kind: 'agent', agentId: identity.agentId, orgId: identity.orgId, userId: identity.userId };
 }
 
-/** The sender as CallPartyGuard resolved it: the logged-in agent, else the socket's visitor. */
-function partyOf(socket: Socket): Party {
+/** Widget events act for the socket's visitor session, whether or not the socket is also an agent's. */
+function requireVisitor(socket: Socket): VisitorSpeaker {
+  const visitor = visitorSpeakerOf(socket);
+  if (!visitor) throw new DomainError(ErrorCode.VisitorNotFound);
+  return visitor;
+}
+
+/** A socket holds at most one visitor session and is in that session's room only. */
+function visitorBinding(socket: Socket): VisitorBinding {
   const data = socket.data as SocketData;
-  if (data.auth) return agentParty(data.auth);
-  return visitorPartyOf(socket) ?? { kind: 'anonymous' };
-}
-
-function visitorPartyOf(socket: Socket): VisitorParty | null {
-  const visitor = (socket.data as SocketData).visitor;
-  return visitor
-    ? { kind: 'visitor', visitorId: visitor.visitorId, orgId: visitor.orgId, socketId: socket.id }
-    : null;
-}
-
-function requireVisitor(socket: Socket): VisitorParty {
-  const party = visitorPartyOf(socket);
-  if (!party) throw new DomainError(ErrorCode.VisitorNotFound);
-  return party;
-}
-
-function bindVisitor(socket: Socket): VisitorBinder {
-  return async (session) => {
-    (socket.data as SocketData).visitor = session;
-    await socket.join(visitorRoom(session.visitorId));
+  const unbind = async (): Promise<void> => {
+    if (data.visitor) await socket.leave(visitorRoom(data.visitor.visitorId));
+    delete data.visitor;
   };
-}
-
-async function unbindVisitor(socket: Socket): Promise<void> {
-  const data = socket.data as SocketData;
-  if (data.visitor) await socket.leave(visitorRoom(data.visitor.visitorId));
-  delete data.visitor;
+  return {
+    unbind,
+    async bind(session) {
+      if (data.visitor?.visitorId !== session.visitorId) await unbind();
+      data.visitor = session;
+      await socket.join(visitorRoom(session.visitorId));
+    },
+  };
 }

@@ -8,18 +8,32 @@ import { CallPartyGuard } from '../guards/call-party.guard';
 export const CallParty = (): MethodDecorator =>
   applyDecorators(DeclareAccess('call-party'), UseGuards(CallPartyGuard));
 
+/**
+ * Who sent an event, in terms the domain services use (they never see the socket): a logged-in
+ * agent, the visitor session the socket holds, or nobody. A visitor is named with its socket
+ * because a session moves to a new socket on reconnect, and the old socket must lose it.
+ */
 export type Speaker =
   | { kind: 'agent'; agentId: string; orgId: string; userId: string }
-  | { kind: 'visitor'; visitorId: string; orgId: string }
+  | { kind: 'visitor'; visitorId: string; orgId: string; socketId: string }
   | { kind: 'anonymous' };
+export type AgentSpeaker = Extract<Speaker, { kind: 'agent' }>;
+export type VisitorSpeaker = Extract<Speaker, { kind: 'visitor' }>;
 
-/** Who sent this event, as resolved by CallPartyGuard's rules. */
+/** Who sent this event, as resolved by CallPartyGuard's rules: the agent first, else the visitor. */
 export function speakerOf(socket: Socket): Speaker {
   const data = socket.data as SocketData;
   if (data.auth)
     return { kind: 'agent', agentId: data.auth.agentId, orgId: data.auth.orgId, userId: data.auth.userId };
-  if (data.visitor) return { kind: 'visitor', visitorId: data.visitor.visitorId, orgId: data.visitor.orgId };
-  return { kind: 'anonymous' };
+  return visitorSpeakerOf(socket) ?? { kind: 'anonymous' };
+}
+
+/** The visitor session this socket holds, whether or not it is also logged in as an agent. */
+export function visitorSpeakerOf(socket: Socket): VisitorSpeaker | null {
+  const visitor = (socket.data as SocketData).visitor;
+  return visitor
+    ? { kind: 'visitor', visitorId: visitor.visitorId, orgId: visitor.orgId, socketId: socket.id }
+    : null;
 }
 
 export const CurrentSpeaker = createParamDecorator((_data: unknown, context: ExecutionContext): Speaker =>

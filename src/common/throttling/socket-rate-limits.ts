@@ -18,6 +18,12 @@ export const SOCKET_DEFAULT_LIMIT = 120;
 /** Login is keyed by IP whatever the socket already is: it is the credential-guessing surface. */
 export const LOGIN_EVENT = 'agent:login';
 
+/**
+ * Events that create the identity other budgets are keyed by are themselves keyed by IP: otherwise
+ * a socket could re-join under a fresh visitor id to get fresh budgets for everything else.
+ */
+export const IP_KEYED_EVENTS: ReadonlySet<string> = new Set([LOGIN_EVENT, 'visitor:join']);
+
 /** The throttler storage key of one event's budget for one tracker (agent, visitor or ip). */
 export function socketThrottleKey(event: string, tracker: string): string {
   return `ws|${event}|${tracker}`;

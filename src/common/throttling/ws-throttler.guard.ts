@@ -15,7 +15,7 @@ import { WsError } from '../errors/ws-error';
 import { SecurityEventBus } from '../security/security-event-bus.service';
 import type { SocketData } from '../socket/socket-data';
 import { socketSource } from '../socket/socket-source';
-import { LOGIN_EVENT, socketEventLimit, socketThrottleKey } from './socket-rate-limits';
+import { IP_KEYED_EVENTS, socketEventLimit, socketThrottleKey } from './socket-rate-limits';
 
 /**
  * @nestjs/throttler on Socket.IO events. Runs first on every event (DESIGN §2 order), keyed by the
@@ -61,8 +61,9 @@ export class WsThrottlerGuard extends ThrottlerGuard {
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
     const data = (req.socket as Socket).data as SocketData;
     const event = req.event as string;
-    if (event !== LOGIN_EVENT && data.auth) return Promise.resolve(`agent:${data.auth.agentId}`);
-    if (event !== LOGIN_EVENT && data.visitor) return Promise.resolve(`visitor:${data.visitor.visitorId}`);
+    if (IP_KEYED_EVENTS.has(event)) return Promise.resolve(`ip:${data.ip}`);
+    if (data.auth) return Promise.resolve(`agent:${data.auth.agentId}`);
+    if (data.visitor) return Promise.resolve(`visitor:${data.visitor.visitorId}`);
     return Promise.resolve(`ip:${data.ip}`);
   }
 

@@ -7,18 +7,18 @@ import { ErrorCode } from '../../common/errors/error-code';
 import { Scheduler } from '../../common/scheduler.service';
 import { AppConfig } from '../../config/app-config';
 import { ClientNotifier } from '../client-notifier';
-import type { Party, VisitorBinder, VisitorParty } from '../party';
+import type { Organization } from '../../auth/directory/directory.types';
+import type { VisitorBinding } from '../visitor-binder';
+import type { AgentSpeaker, Speaker, VisitorSpeaker } from '../../auth/decorators/call-party.decorator';
 import { isAvailable, PresenceService, profileOf } from '../presence/presence.service';
 import type { AgentPresence, PresenceChange } from '../presence/presence.types';
 import type { AssignmentReason, CallEndReason, CallRequestView, CallView, VisitorView } from '../protocol';
-import { RoutingService } from '../routing/routing.service';
+import { RoutingService, servesPool } from '../routing/routing.service';
 import { VisitorService } from '../visitors/visitor.service';
 import type { VisitorRecord } from '../visitors/visitor.types';
 import { CallStore } from './call.store';
 import type { CallRecord, CallRequestRecord, CallRole } from './call.types';
 import { hashReconnectToken, newReconnectToken } from './reconnect-token';
-
-type AgentParty = Extract<Party, { kind: 'agent' }>;
 
 /**
  * The call lifecycle of PROTOCOL §3: request → ring (RNA timer) → accept exactly once / reject /
@@ -47,6 +47,33 @@ export class CallService implements OnModuleInit {
     this.presence.onChange((change) => this.onPresenceChange(change));
   }
 
+  // ── Visitors ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * `visitor:join`. An unknown organisation is refused before anything changes; a paused one is
+   * reported. A socket holds one session: joining again (another page) ends the previous session
+   * first — unless it is in a call, which a page change must not disturb: then nothing changes.
+   */
+  async join(
+    previous: VisitorSpeaker | null,
+    input: { orgId: string; pageUrl: string; visitorId?: string },
+    socketId: string,
+    binding: VisitorBinding,
+  ): Promise<JoinOutcome> {
+    const admission = this.visitors.admit(input.orgId);
+    if (admission.kind === 'paused') return admission;
+    if (previous) {
+      if (await this.calls.callOfVisitor(previous.visitorId))
+        return { kind: 'joined', visitorId: previous.visitorId };
+      await this.visitorLeft(previous);
+      await binding.unbind();
+    }
+    const visitor = await this.visitors.register(admission.organization, input, socketId, (session) =>
+      binding.bind(session),
+    );
+    return { kind: 'joined', visitorId: visitor.visitorId };
+  }
+
   // ── Requests ─────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -54,7 +81,7 @@ export class CallService implements OnModuleInit {
    * if it belongs to the visitor's organisation and is available; otherwise routing chooses — an
    * agent of another organisation is treated as if none had been named (nothing is revealed).
    */
-  async request(party: VisitorParty, agentId: string): Promise<{ requestId: string }> {
+  async request(party: VisitorSpeaker, agentId: string): Promise<{ requestId: string }> {
     const visitor = await this.visitors.requireLive(party);
     if (await this.calls.callOfVisitor(visitor.visitorId))
       throw new DomainError(ErrorCode.Forbidden, 'You are already in a call.', 'already_in_call');
@@ -73,9 +100,11 @@ export class CallService implements OnModuleInit {
     const replaced = await this.calls.putRequest(request);
     if (replaced) this.stopRinging(replaced);
 
+    // The named agent rings only if it could have been routed this visitor: same organisation, its
+    // pool, available. Otherwise routing chooses, and nothing tells the visitor why.
     const named = await this.presence.get(agentId);
     const target =
-      named && named.orgId === visitor.orgId && isAvailable(named)
+      named && named.orgId === visitor.orgId && servesPool(named, visitor.poolId) && isAvailable(named)
         ? named
         : await this.routing.chooseAgent(visitor.orgId, visitor.poolId);
     if (target) await this.ring(request, target.agentId);
@@ -84,13 +113,14 @@ export class CallService implements OnModuleInit {
   }
 
   /** `call:accept`: only the agent the request rings, exactly once, one call per agent. */
-  async accept(agent: AgentParty, requestId: string): Promise<{ callId: string }> {
+  async accept(agent: AgentSpeaker, requestId: string): Promise<{ callId: string }> {
     const request = await this.calls.getRequest(requestId);
     this.assertRingsAgent(request, agent);
     const visitor = await this.visitors.get(request.visitorId);
     if (!visitor) throw new DomainError(ErrorCode.CallNotFound);
-    // In a call already (another tab won, or another request was accepted): the loser is told
-    // the request is gone. Entering first and claiming second makes both races end the same way.
+    // Only an idle agent enters a call: a tab that lost the race (the agent is in_call now) or an
+    // agent marked away meanwhile is told the request is gone. The claim below settles races
+    // between agents; entering is undone when it fails.
     if (!(await this.presence.enterCall(agent.agentId, visitor.visitorId)))
       throw new DomainError(ErrorCode.CallNotFound);
     const claimed = await this.calls.claim(requestId, agent.agentId);
@@ -109,8 +139,6 @@ export class CallService implements OnModuleInit {
       visitorId: visitor.visitorId,
       agentId: agent.agentId,
       orgId: visitor.orgId,
-      pageUrl: visitor.pageUrl,
-      visitorConnectedAt: visitor.connectedAt,
       startedAt: now,
       tokenHashes: { agent: agentToken.hash, visitor: visitorToken.hash },
       disconnectedAt: { agent: null, visitor: null },
@@ -128,8 +156,7 @@ export class CallService implements OnModuleInit {
       visitor: visitorView(visitor),
       reconnectToken: agentToken.token,
     });
-    const organization = this.directory.getOrganization(call.orgId);
-    const maxMs = (organization?.maxCallDurationMinutes ?? 120) * 60_000;
+    const maxMs = this.organization(call.orgId).maxCallDurationMinutes * 60_000;
     this.scheduler.schedule(maxDurationKey(call.callId), maxMs, async () => {
       await this.finish(call.callId, 'max_duration', 'The call reached its maximum duration.');
     });
@@ -139,7 +166,7 @@ export class CallService implements OnModuleInit {
   }
 
   /** `call:reject`: re-routed to another agent (never the rejecter again); the visitor is told. */
-  async reject(agent: AgentParty, requestId: string, reason?: string): Promise<void> {
+  async reject(agent: AgentSpeaker, requestId: string, reason?: string): Promise<void> {
     const request = await this.calls.getRequest(requestId);
     this.assertRingsAgent(request, agent);
     const released = await this.calls.release(requestId, agent.agentId, 'rejected');
@@ -154,7 +181,7 @@ export class CallService implements OnModuleInit {
   }
 
   /** `call:cancel`: only the visitor who asked. */
-  async cancel(party: VisitorParty, requestId: string): Promise<void> {
+  async cancel(party: VisitorSpeaker, requestId: string): Promise<void> {
     await this.visitors.requireLive(party);
     const request = await this.calls.getRequest(requestId);
     if (!request) throw new DomainError(ErrorCode.CallNotFound);
@@ -168,13 +195,13 @@ export class CallService implements OnModuleInit {
   // ── Calls ────────────────────────────────────────────────────────────────────────────────
 
   /** `call:end` from either party. */
-  async end(party: Party, callId: string): Promise<void> {
+  async end(party: Speaker, callId: string): Promise<void> {
     const { call } = await this.callOfParty(party, callId);
     await this.finish(call.callId, party.kind === 'agent' ? 'agent_ended' : 'visitor_ended');
   }
 
   /** `call:heartbeat`: a party proves it still holds its current reconnect token. */
-  async heartbeat(party: Party, callId: string, reconnectToken: string): Promise<void> {
+  async heartbeat(party: Speaker, callId: string, reconnectToken: string): Promise<void> {
     const { call, role } = await this.callOfParty(party, callId);
     if (call.tokenHashes[role] !== hashReconnectToken(reconnectToken))
       throw new DomainError(ErrorCode.CallNotFound, undefined, 'invalid_reconnect_token');
@@ -189,14 +216,16 @@ export class CallService implements OnModuleInit {
    * session to this socket.
    */
   async reconnect(
-    party: Party,
+    party: Speaker,
     socketId: string,
     reconnectToken: string,
     role: CallRole,
-    bind: VisitorBinder,
+    binding: VisitorBinding,
   ): Promise<{ callId: string }> {
-    if (role === 'agent' && party.kind !== 'agent')
-      throw new DomainError(ErrorCode.CallNotFound, undefined, 'invalid_reconnect_token');
+    // The guard already refused an agent role from a socket that is not logged in; a logged-in
+    // agent's socket does not become a visitor.
+    if ((role === 'agent') !== (party.kind === 'agent'))
+      throw new DomainError(ErrorCode.CallNotFound, undefined, 'role_mismatch');
     const agentToken = newReconnectToken();
     const visitorToken = newReconnectToken();
     const call = await this.calls.spendToken(
@@ -209,25 +238,36 @@ export class CallService implements OnModuleInit {
     this.scheduler.cancel(reconnectKey(call.callId, role));
 
     if (role === 'visitor') {
-      if (party.kind === 'visitor' && party.visitorId !== call.visitorId) await this.visitorLeft(party);
+      // The socket's own session, if it held another one, ends first (and its room is left).
+      if (party.kind === 'visitor' && party.visitorId !== call.visitorId) {
+        await this.visitorLeft(party);
+        await binding.unbind();
+      }
       await this.visitors.resume(call.visitorId, socketId);
-      await bind({ visitorId: call.visitorId, orgId: call.orgId });
-    } else {
-      await this.presence.resumeCall(call.agentId, call.visitorId);
+      await binding.bind({ visitorId: call.visitorId, orgId: call.orgId });
+    } else if (!(await this.presence.resumeCall(call.agentId, call.visitorId))) {
+      // The agent took another call while this one was on hold: this one cannot resume.
+      await this.finish(call.callId, 'error', 'The agent is in another call.');
+      throw new DomainError(ErrorCode.CallNotFound);
     }
+    // Each party gets its own new token; a peer still disconnected keeps the one it holds and is
+    // told nothing until it comes back.
+    const tokens = { agent: agentToken, visitor: visitorToken };
+    const rotated = (side: CallRole): boolean => call.tokenHashes[side] === tokens[side].hash;
     const agent = this.directory.findByAgentId(call.agentId);
-    const presence = await this.presence.get(call.agentId);
-    this.notifier.toVisitor(call.visitorId, 'call:reconnected', {
-      callId: call.callId,
-      reconnectToken: visitorToken.token,
-      peerId: call.agentId,
-      ...(presence ? { agent: presence.profile } : agent ? { agent: profileOf(agent) } : {}),
-    });
-    this.notifier.toAgent(call.agentId, 'call:reconnected', {
-      callId: call.callId,
-      reconnectToken: agentToken.token,
-      peerId: call.visitorId,
-    });
+    if (rotated('visitor'))
+      this.notifier.toVisitor(call.visitorId, 'call:reconnected', {
+        callId: call.callId,
+        reconnectToken: visitorToken.token,
+        peerId: call.agentId,
+        ...(agent ? { agent: profileOf(agent) } : {}),
+      });
+    if (rotated('agent'))
+      this.notifier.toAgent(call.agentId, 'call:reconnected', {
+        callId: call.callId,
+        reconnectToken: agentToken.token,
+        peerId: call.visitorId,
+      });
     this.logger.log(`call ${call.callId}: ${role} reconnected`);
     return { callId: call.callId };
   }
@@ -236,7 +276,7 @@ export class CallService implements OnModuleInit {
    * A visitor's socket closed or it sent `visitor:disconnect`. In a call, the call is held for the
    * reconnect grace; otherwise the session ends and its pending request is withdrawn.
    */
-  async visitorLeft(party: VisitorParty): Promise<void> {
+  async visitorLeft(party: VisitorSpeaker): Promise<void> {
     const call = await this.calls.callOfVisitor(party.visitorId);
     if (call) {
       if (await this.visitors.hold(party.visitorId, party.socketId))
@@ -256,7 +296,7 @@ export class CallService implements OnModuleInit {
   }
 
   /** The live call a visitor session is in, for the relay (VISITOR_NOT_FOUND if the session is not live). */
-  async callOfVisitor(party: VisitorParty): Promise<CallRecord | null> {
+  async callOfVisitor(party: VisitorSpeaker): Promise<CallRecord | null> {
     await this.visitors.requireLive(party);
     return this.calls.callOfVisitor(party.visitorId);
   }
@@ -265,6 +305,12 @@ export class CallService implements OnModuleInit {
   async finish(callId: string, reason: CallEndReason, message?: string): Promise<boolean> {
     const call = await this.calls.endCall(callId);
     if (!call) return false;
+    await this.ended(call, reason, message);
+    return true;
+  }
+
+  private async ended(call: CallRecord, reason: CallEndReason, message?: string): Promise<void> {
+    const { callId } = call;
     this.scheduler.cancel(maxDurationKey(callId));
     this.scheduler.cancel(reconnectKey(callId, 'agent'));
     this.scheduler.cancel(reconnectKey(callId, 'visitor'));
@@ -275,7 +321,6 @@ export class CallService implements OnModuleInit {
     // A visitor that never came back leaves with its call.
     if (call.disconnectedAt.visitor !== null) await this.visitors.remove(call.visitorId, null);
     await this.presence.leaveCall(call.agentId);
-    return true;
   }
 
   // ── Presence reactions ───────────────────────────────────────────────────────────────────
@@ -291,10 +336,9 @@ export class CallService implements OnModuleInit {
       return;
     }
     await this.routing.reassignVisitorsOf(agentId, change.reason);
-    // Logged out or revoked while connected to its call: the call ends. (A call on hold for the
-    // agent's reconnect ends through its own timer.)
-    if (change.gone && call && call.disconnectedAt.agent === null)
-      await this.finish(call.callId, 'agent_ended');
+    // Logged out or revoked: its call ends now. After the disconnect grace, a call on hold for the
+    // agent's reconnect is left to its own (reconnect) timer.
+    if (change.gone === 'logged_out' && call) await this.finish(call.callId, 'agent_ended');
   }
 
   /** An agent became available: waiting visitors of its pools, then its oldest waiting request. */
@@ -311,7 +355,7 @@ export class CallService implements OnModuleInit {
 
   /** Rings `agentId` with a waiting request and starts a fresh RNA timer. */
   private async ring(request: CallRequestRecord, agentId: string): Promise<boolean> {
-    const ringing = await this.calls.ring(request.requestId, agentId, null);
+    const ringing = await this.calls.ring(request.requestId, agentId);
     if (!ringing) return false;
     const visitor = await this.visitors.get(ringing.visitorId);
     this.notifier.toAgent(agentId, 'call:incoming', {
@@ -320,8 +364,7 @@ export class CallService implements OnModuleInit {
         ? visitorView(visitor)
         : { visitorId: ringing.visitorId, pageUrl: ringing.pageUrl, connectedAt: ringing.requestedAt },
     });
-    const organization = this.directory.getOrganization(ringing.orgId);
-    const rnaMs = (organization?.rnaTimeoutSeconds ?? 15) * 1000;
+    const rnaMs = this.organization(ringing.orgId).rnaTimeoutSeconds * 1000;
     const seq = ringing.ringSeq;
     this.scheduler.schedule(rnaKey(ringing.requestId), rnaMs, () =>
       this.ringTimedOut(ringing.requestId, agentId, seq),
@@ -411,23 +454,28 @@ export class CallService implements OnModuleInit {
   }
 
   private async reconnectTimedOut(callId: string, role: CallRole, at: number): Promise<void> {
-    const call = await this.calls.getCall(callId);
-    if (!call || call.disconnectedAt[role] !== at) return;
-    const failed = {
-      callId,
-      reason: 'timeout',
-      message: `The ${role} did not reconnect in time.`,
-    };
+    // Ends the call only if that party is still away since `at`: a reconnect that won the race
+    // keeps it, and nobody is told a failure that did not happen.
+    const call = await this.calls.endCall(callId, { role, at });
+    if (!call) return;
+    const failed = { callId, reason: 'timeout', message: `The ${role} did not reconnect in time.` };
     this.notifier.toVisitor(call.visitorId, 'call:reconnect_failed', failed);
     this.notifier.toAgent(call.agentId, 'call:reconnect_failed', failed);
-    await this.finish(callId, 'reconnect_failed');
+    await this.ended(call, 'reconnect_failed');
+  }
+
+  /** Directory entries never disappear while the process runs; a missing one is a bug, said loudly. */
+  private organization(orgId: string): Organization {
+    const organization = this.directory.getOrganization(orgId);
+    if (!organization) throw new Error(`organization ${orgId} is not in the directory`);
+    return organization;
   }
 
   // ── Ownership ────────────────────────────────────────────────────────────────────────────
 
   private assertRingsAgent(
     request: CallRequestRecord | null,
-    agent: AgentParty,
+    agent: AgentSpeaker,
   ): asserts request is CallRequestRecord {
     if (!request) throw new DomainError(ErrorCode.CallNotFound);
     if (request.agentId !== agent.agentId)
@@ -439,7 +487,7 @@ export class CallService implements OnModuleInit {
   }
 
   /** The call, if `party` is one of its two parties (a visitor only from its live socket). */
-  private async callOfParty(party: Party, callId: string): Promise<{ call: CallRecord; role: CallRole }> {
+  private async callOfParty(party: Speaker, callId: string): Promise<{ call: CallRecord; role: CallRole }> {
     if (party.kind === 'anonymous')
       throw new DomainError(ErrorCode.CallNotFound, undefined, 'not_call_party');
     if (party.kind === 'visitor') await this.visitors.requireLive(party);
@@ -454,6 +502,8 @@ export class CallService implements OnModuleInit {
     );
   }
 }
+
+export type JoinOutcome = { kind: 'joined'; visitorId: string } | { kind: 'paused'; message: string };
 
 const rnaKey = (requestId: string): string => `call:rna:${requestId}`;
 const maxDurationKey = (callId: string): string => `call:max-duration:${callId}`;

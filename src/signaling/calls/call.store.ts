@@ -1,10 +1,11 @@
 import type { CallRecord, CallRequestRecord, CallRole, RingRelease } from './call.types';
 
 /**
- * Port for call requests and calls (DESIGN §4). Transitions that must happen once — a request
- * claimed by one accept, a ring moved from one agent to the next, a call ended, a reconnect token
- * spent — are single conditional operations, so that a shared (Redis) implementation can run each
- * as one script and the services need not change.
+ * Port for call requests and calls (DESIGN §4). Each operation is one conditional step — a request
+ * claimed by the agent it rings, a ring moved on only from the agent it rings, a call ended once, a
+ * reconnect token spent once — so that a shared (Redis) implementation can run each as one script.
+ * Flows that span several steps (accept: presence, claim, create) re-check their preconditions at
+ * each step and undo what they did when a later one fails.
  */
 export abstract class CallStore {
   /** Stores a new request; the visitor's previous pending request, if any, is removed and returned. */
@@ -12,12 +13,8 @@ export abstract class CallStore {
 
   abstract getRequest(requestId: string): Promise<CallRequestRecord | null>;
 
-  /** Rings `agentId` (or leaves the request waiting) if it still rings `expectedAgentId`. */
-  abstract ring(
-    requestId: string,
-    agentId: string | null,
-    expectedAgentId: string | null,
-  ): Promise<CallRequestRecord | null>;
+  /** Rings `agentId` with the request if it is waiting (ringing nobody). */
+  abstract ring(requestId: string, agentId: string): Promise<CallRequestRecord | null>;
 
   /** Stops ringing `agentId` (only if it rings it), remembering why. */
   abstract release(requestId: string, agentId: string, why: RingRelease): Promise<CallRequestRecord | null>;
@@ -43,16 +40,25 @@ export abstract class CallStore {
 
   abstract callOfVisitor(visitorId: string): Promise<CallRecord | null>;
 
-  /** Removes and returns the call: whoever ends it first, ends it once. */
-  abstract endCall(callId: string): Promise<CallRecord | null>;
+  /**
+   * Removes and returns the call: whoever ends it first, ends it once. With `ifDisconnected`, only
+   * while that party is still disconnected since `at` (a reconnect timeout that lost to a reconnect
+   * ends nothing).
+   */
+  abstract endCall(
+    callId: string,
+    ifDisconnected?: { role: CallRole; at: number },
+  ): Promise<CallRecord | null>;
 
   /** Records a party's connection lost (`at`) or back (null). */
   abstract setDisconnected(callId: string, role: CallRole, at: number | null): Promise<CallRecord | null>;
 
   /**
    * Spends a reconnect token: if `tokenHash` is the current token of `role` in some call (whose
-   * agent is `agentId`, when given), both parties' tokens are replaced by `next` and the party is
-   * marked connected. Single use.
+   * agent is `agentId`, when given), the party is marked connected and its token replaced by
+   * `next[role]`; the peer's is replaced by `next[peer]` only if the peer is connected (a
+   * disconnected peer could not receive its new token and must come back with the one it holds).
+   * Single use.
    */
   abstract spendToken(
     tokenHash: string,
@@ -63,5 +69,6 @@ export abstract class CallStore {
 
   abstract touchCall(callId: string, now: number): Promise<void>;
 
+  /** For the metrics gauges (read at scrape time). */
   abstract counts(): Promise<{ requests: number; calls: number }>;
 }

@@ -25,8 +25,6 @@ export interface CallRecord {
   visitorId: string;
   agentId: string;
   orgId: string;
-  pageUrl: string;
-  visitorConnectedAt: number;
   startedAt: number;
   /** SHA-256 of each party's current reconnect token; the tokens themselves are never stored. */
   tokenHashes: Record<CallRole, string>;

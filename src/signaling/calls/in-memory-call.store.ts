@@ -19,13 +19,9 @@ export class InMemoryCallStore extends CallStore {
     return requestOrNull(this.requests.get(requestId));
   }
 
-  ring(
-    requestId: string,
-    agentId: string | null,
-    expectedAgentId: string | null,
-  ): Promise<CallRequestRecord | null> {
+  ring(requestId: string, agentId: string): Promise<CallRequestRecord | null> {
     const request = this.requests.get(requestId);
-    if (!request || request.agentId !== expectedAgentId) return requestOrNull(undefined);
+    if (!request || request.agentId !== null) return requestOrNull(undefined);
     request.agentId = agentId;
     request.ringSeq += 1;
     return requestOrNull(request);
@@ -84,8 +80,10 @@ export class InMemoryCallStore extends CallStore {
     return callOrNull([...this.calls.values()].find((c) => c.visitorId === visitorId));
   }
 
-  endCall(callId: string): Promise<CallRecord | null> {
+  endCall(callId: string, ifDisconnected?: { role: CallRole; at: number }): Promise<CallRecord | null> {
     const call = this.calls.get(callId);
+    if (!call || (ifDisconnected && call.disconnectedAt[ifDisconnected.role] !== ifDisconnected.at))
+      return callOrNull(undefined);
     this.calls.delete(callId);
     return callOrNull(call);
   }
@@ -104,7 +102,9 @@ export class InMemoryCallStore extends CallStore {
   ): Promise<CallRecord | null> {
     const call = [...this.calls.values()].find((c) => c.tokenHashes[role] === tokenHash);
     if (!call || (agentId !== undefined && call.agentId !== agentId)) return callOrNull(undefined);
-    call.tokenHashes = { ...next };
+    const peer: CallRole = role === 'agent' ? 'visitor' : 'agent';
+    call.tokenHashes[role] = next[role];
+    if (call.disconnectedAt[peer] === null) call.tokenHashes[peer] = next[peer];
     call.disconnectedAt[role] = null;
     return callOrNull(call);
   }

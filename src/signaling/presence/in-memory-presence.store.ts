@@ -82,7 +82,7 @@ export class InMemoryPresenceStore extends PresenceStore {
 
   enterCall(agentId: string, visitorId: string, now: number): Promise<AgentPresence | null> {
     const presence = this.agents.get(agentId);
-    if (!presence || presence.status === 'in_call') return Promise.resolve(null);
+    if (!presence || presence.status !== 'idle') return Promise.resolve(null);
     presence.status = 'in_call';
     presence.currentCallVisitorId = visitorId;
     presence.lastActivityAt = now;
@@ -91,7 +91,8 @@ export class InMemoryPresenceStore extends PresenceStore {
 
   resumeCall(agentId: string, visitorId: string, now: number): Promise<AgentPresence | null> {
     const presence = this.agents.get(agentId);
-    if (!presence) return Promise.resolve(null);
+    const inAnotherCall = presence?.status === 'in_call' && presence.currentCallVisitorId !== visitorId;
+    if (!presence || inAnotherCall) return Promise.resolve(null);
     presence.status = 'in_call';
     presence.currentCallVisitorId = visitorId;
     presence.lastActivityAt = now;

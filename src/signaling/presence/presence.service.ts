@@ -95,7 +95,12 @@ export class PresenceService implements OnApplicationBootstrap {
       const expired = await this.store.expireIfDisconnectedSince(agentId, disconnectedAt);
       if (!expired) return;
       this.logger.log(`agent ${agentId} presence ended after the disconnect grace`);
-      await this.emit({ kind: 'unavailable', presence: expired, reason: 'agent_offline', gone: true });
+      await this.emit({
+        kind: 'unavailable',
+        presence: expired,
+        reason: 'agent_offline',
+        gone: 'grace_expired',
+      });
     });
     await this.emit({ kind: 'disconnected', presence });
   }
@@ -107,7 +112,12 @@ export class PresenceService implements OnApplicationBootstrap {
       this.scheduler.cancel(graceKey(agentId));
       const removed = await this.store.remove(agentId);
       if (removed)
-        await this.emit({ kind: 'unavailable', presence: removed, reason: 'agent_offline', gone: true });
+        await this.emit({
+          kind: 'unavailable',
+          presence: removed,
+          reason: 'agent_offline',
+          gone: 'logged_out',
+        });
     }
   }
 
@@ -135,17 +145,18 @@ export class PresenceService implements OnApplicationBootstrap {
       kind: 'unavailable',
       presence,
       reason: reason === 'idle' ? 'agent_away' : 'ring_no_answer',
-      gone: false,
+      gone: null,
     });
   }
 
-  /** One call at a time: false when the agent is already in one (or has no presence). */
+  /** One call at a time, and only from `idle`: false otherwise (or without a presence). */
   async enterCall(agentId: string, visitorId: string, now = Date.now()): Promise<boolean> {
     return (await this.store.enterCall(agentId, visitorId, now)) !== null;
   }
 
-  async resumeCall(agentId: string, visitorId: string, now = Date.now()): Promise<void> {
-    await this.store.resumeCall(agentId, visitorId, now);
+  /** Back in the call it reconnected to; false when the agent took another call meanwhile. */
+  async resumeCall(agentId: string, visitorId: string, now = Date.now()): Promise<boolean> {
+    return (await this.store.resumeCall(agentId, visitorId, now)) !== null;
   }
 
   /** Undoes `enterCall` when the call could not be created (another accept won the request). */
@@ -171,7 +182,7 @@ export class PresenceService implements OnApplicationBootstrap {
         reason: 'idle',
         message: MARKED_AWAY_MESSAGES.idle,
       });
-      await this.emit({ kind: 'unavailable', presence, reason: 'agent_away', gone: false });
+      await this.emit({ kind: 'unavailable', presence, reason: 'agent_away', gone: null });
     }
     return stale;
   }
@@ -180,7 +191,7 @@ export class PresenceService implements OnApplicationBootstrap {
     if (isAvailable(presence)) return this.emit({ kind: 'available', presence });
     const reason: UnavailableReason = presence.status === 'offline' ? 'agent_offline' : 'agent_away';
     if (presence.status === 'away' || presence.status === 'offline')
-      await this.emit({ kind: 'unavailable', presence, reason, gone: false });
+      await this.emit({ kind: 'unavailable', presence, reason, gone: null });
   }
 
   private async emit(change: PresenceChange): Promise<void> {

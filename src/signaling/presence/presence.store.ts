@@ -26,10 +26,10 @@ export abstract class PresenceStore {
     unlessIn?: readonly AgentStatus[],
   ): Promise<AgentPresence | null>;
 
-  /** Moves an agent that is not already in a call to `in_call`; null when it is (one call at a time). */
+  /** Moves an `idle` agent to `in_call`; null otherwise (one call at a time; away agents take none). */
   abstract enterCall(agentId: string, visitorId: string, now: number): Promise<AgentPresence | null>;
 
-  /** Puts the agent back in the call it reconnected to, whatever its status. */
+  /** Puts the agent back in the call it reconnected to; null when it is in another call meanwhile. */
   abstract resumeCall(agentId: string, visitorId: string, now: number): Promise<AgentPresence | null>;
 
   /** Moves an agent in a call back to `idle`; null when it was not in a call. */

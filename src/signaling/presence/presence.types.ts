@@ -47,8 +47,11 @@ export type PresenceChange =
       kind: 'unavailable';
       presence: AgentPresence;
       reason: UnavailableReason;
-      /** The presence is gone (logout, grace expiry, revocation): its call ends too. */
-      gone: boolean;
+      /**
+       * Whether the presence is gone: `logged_out` (logout, revocation: its call ends now) or
+       * `grace_expired` (its call, on hold for the agent's reconnect, ends by its own timer).
+       */
+      gone: 'logged_out' | 'grace_expired' | null;
     }
   /** The agent's last socket closed; its presence is kept for the disconnect grace. */
   | { kind: 'disconnected'; presence: AgentPresence };

@@ -3,7 +3,7 @@ import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import { CallService } from '../calls/call.service';
 import { ClientNotifier } from '../client-notifier';
-import type { Party } from '../party';
+import type { Speaker } from '../../auth/decorators/call-party.decorator';
 
 const NOT_YOUR_PEER = 'You can only signal the other party of your current call.';
 
@@ -19,7 +19,7 @@ export class RelayService {
     private readonly notifier: ClientNotifier,
   ) {}
 
-  async signal(party: Party, targetId: string, signal: Record<string, unknown>): Promise<void> {
+  async signal(party: Speaker, targetId: string, signal: Record<string, unknown>): Promise<void> {
     if (party.kind === 'agent') {
       const call = await this.calls.callOfAgent(party.agentId);
       if (!call || call.visitorId !== targetId) throw this.notPeer(call ? 'not_call_peer' : 'no_active_call');

@@ -111,6 +111,13 @@ export class RoutingService {
     }
   }
 
+  /** A visitor of this agent left: it is told its new count and takes any visitor left waiting. */
+  async released(agentId: string): Promise<void> {
+    this.publishLoads({ [agentId]: await this.poolVisitors(agentId) });
+    const agent = await this.presence.get(agentId);
+    if (agent && isAvailable(agent)) await this.pickUpWaiting(agent);
+  }
+
   /** The `stats:update` figure of an agent: the visitors it greets now. */
   async poolVisitors(agentId: string): Promise<number> {
     return (await this.visitors.loads([agentId]))[agentId]?.visitors ?? 0;
@@ -164,6 +171,6 @@ export class RoutingService {
 }
 
 /** A visitor without a pool may be greeted by any agent of its organisation (PROTOCOL §3 "Pools"). */
-function servesPool(agent: AgentPresence, poolId: string | null): boolean {
+export function servesPool(agent: AgentPresence, poolId: string | null): boolean {
   return poolId === null || agent.pools.includes(poolId);
 }

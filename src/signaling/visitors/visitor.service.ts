@@ -1,15 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { AgentDirectory } from '../../auth/directory/agent-directory.service';
+import type { Organization } from '../../auth/directory/directory.types';
 import { Clock } from '../../common/clock.service';
 import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
-import type { VisitorBinder, VisitorParty } from '../party';
+import type { VisitorSpeaker } from '../../auth/decorators/call-party.decorator';
 import { RoutingService } from '../routing/routing.service';
 import { VisitorStore } from './visitor.store';
 import type { VisitorRecord } from './visitor.types';
-
-export type JoinOutcome = { kind: 'joined'; visitor: VisitorRecord } | { kind: 'paused'; message: string };
 
 const PAUSED_MESSAGE = 'This organization is not taking calls right now.';
 
@@ -25,19 +24,25 @@ export class VisitorService {
     private readonly clock: Clock,
   ) {}
 
+  /** The organisation a visitor may join (ORG_NOT_FOUND before anything changes), or why not. */
+  admit(orgId: string): { kind: 'open'; organization: Organization } | { kind: 'paused'; message: string } {
+    const organization = this.directory.getOrganization(orgId);
+    if (!organization) throw new DomainError(ErrorCode.OrgNotFound);
+    if (organization.status === 'paused') return { kind: 'paused', message: PAUSED_MESSAGE };
+    return { kind: 'open', organization };
+  }
+
   /**
    * Registers the visitor and routes it. A client-chosen `visitorId` is honoured only when no live
    * session holds it (**fix**: no taking over another visitor's session); otherwise a new id is
    * issued. `bind` attaches the session to the socket before the visitor is told its agent.
    */
-  async join(
-    input: { orgId: string; pageUrl: string; visitorId?: string },
+  async register(
+    organization: Organization,
+    input: { pageUrl: string; visitorId?: string },
     socketId: string,
-    bind: VisitorBinder,
-  ): Promise<JoinOutcome> {
-    const organization = this.directory.getOrganization(input.orgId);
-    if (!organization) throw new DomainError(ErrorCode.OrgNotFound);
-    if (organization.status === 'paused') return { kind: 'paused', message: PAUSED_MESSAGE };
+    bind: (session: { visitorId: string; orgId: string }) => Promise<void>,
+  ): Promise<VisitorRecord> {
     const visitor = await this.visitors.register({
       preferredId: input.visitorId,
       freshId: `visitor_${uuidv7()}`,
@@ -51,11 +56,11 @@ export class VisitorService {
       this.logger.log(`visitor id ${input.visitorId} is held by a live session; issued ${visitor.visitorId}`);
     await bind({ visitorId: visitor.visitorId, orgId: visitor.orgId });
     await this.routing.route(visitor.visitorId, { announce: true });
-    return { kind: 'joined', visitor };
+    return visitor;
   }
 
   /** The live session of this socket, or VISITOR_NOT_FOUND (never joined, left, or moved away). */
-  async requireLive(party: VisitorParty): Promise<VisitorRecord> {
+  async requireLive(party: VisitorSpeaker): Promise<VisitorRecord> {
     const visitor = await this.visitors.get(party.visitorId);
     if (!visitor || visitor.socketId !== party.socketId) throw new DomainError(ErrorCode.VisitorNotFound);
     return visitor;
@@ -78,11 +83,13 @@ export class VisitorService {
     await this.visitors.setSocket(visitorId, socketId);
   }
 
-  /** Ends the session held by `socketId` (null: a held session); its agent's load drops. */
+  /**
+   * Ends the session held by `socketId` (null: a held session). Its agent's load drops, which may
+   * make room for a visitor waiting because every agent was at capacity.
+   */
   async remove(visitorId: string, socketId: string | null): Promise<VisitorRecord | null> {
     const removed = await this.visitors.remove(visitorId, socketId);
-    if (removed?.agentId)
-      this.routing.publishLoads({ [removed.agentId]: await this.routing.poolVisitors(removed.agentId) });
+    if (removed?.agentId) await this.routing.released(removed.agentId);
     return removed;
   }
 }
