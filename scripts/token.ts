@@ -6,9 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { SignJWT } from 'jose';
 import { validateEnvironment } from '../src/config/app-config';
 import { loadAgentsFile } from '../src/auth/directory/agents-file';
+import { signDevToken } from './dev-token';
 
 const DEV_SECRET = 'signalgate-development-secret-not-for-production';
 
@@ -43,13 +43,7 @@ async function main(): Promise<void> {
     );
   }
   const secret = config.auth.jwtSecrets[0] ?? DEV_SECRET;
-  let jwt = new SignJWT({ sub, role: 'authenticated' })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuedAt()
-    .setExpirationTime(values.expires!);
-  if (config.auth.audience) jwt = jwt.setAudience(config.auth.audience);
-  if (config.auth.issuer) jwt = jwt.setIssuer(config.auth.issuer);
-  process.stdout.write(`${await jwt.sign(new TextEncoder().encode(secret))}\n`);
+  process.stdout.write(`${await signDevToken(config.auth, secret, sub, values.expires!)}\n`);
 }
 
 main().catch((error: Error) => {
