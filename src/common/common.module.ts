@@ -11,6 +11,7 @@ import { ClientIpResolver } from './client-ip-resolver.service';
 import { Scheduler } from './scheduler.service';
 import { ShutdownState } from './shutdown-state.service';
 import { LoginAttemptLimiter } from './throttling/login-attempt-limiter.service';
+import { throttlers } from './throttling/socket-rate-limits';
 
 @Global()
 @Module({
@@ -19,9 +20,7 @@ import { LoginAttemptLimiter } from './throttling/login-attempt-limiter.service'
     // Global: its storage holds every HTTP and socket counter (login attempts included).
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        throttlers: [{ name: 'default', ttl: config.rateLimit.windowMs, limit: config.rateLimit.httpMax }],
-      }),
+      useFactory: (config: AppConfig) => ({ throttlers: throttlers(config.rateLimit) }),
     }),
   ],
   providers: [

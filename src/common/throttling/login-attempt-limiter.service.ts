@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectThrottlerStorage, ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfig } from '../../config/app-config';
-import { LOGIN_EVENT, socketThrottleKey } from './socket-rate-limits';
+import { LOGIN_EVENT, LOGIN_THROTTLER, socketThrottleKey } from './socket-rate-limits';
 
 /**
  * The per-IP budget of credential checks (PROTOCOL §6, `agent:login` 10 per IP). A token in the
@@ -20,7 +20,7 @@ export class LoginAttemptLimiter {
     const { enabled, windowMs, loginMax } = this.config.rateLimit;
     if (!enabled) return false;
     const key = socketThrottleKey(LOGIN_EVENT, `ip:${ip}`);
-    const { isBlocked } = await this.storage.increment(key, windowMs, loginMax, windowMs, 'default');
+    const { isBlocked } = await this.storage.increment(key, windowMs, loginMax, windowMs, LOGIN_THROTTLER);
     return isBlocked;
   }
 }

@@ -1,20 +1,7 @@
-/**
- * Per-event socket budgets of PROTOCOL §6, per window. Each event has its own budget, so a busy
- * WebRTC exchange cannot starve call control and a login storm cannot starve anything.
- */
-export const SOCKET_EVENT_LIMITS: Readonly<Record<string, number>> = {
-  'visitor:join': 10,
-  'call:request': 5,
-  'call:accept': 20,
-  'call:reject': 20,
-  'call:cancel': 20,
-  'call:end': 20,
-  'agent:status': 30,
-  'agent:away': 30,
-  'agent:back': 30,
-  'webrtc:signal': 600,
-};
-export const SOCKET_DEFAULT_LIMIT = 120;
+import type { ExecutionContext } from '@nestjs/common';
+import type { ThrottlerOptions } from '@nestjs/throttler';
+import type { AppConfig } from '../../config/app-config';
+
 /** Login is keyed by IP whatever the socket already is: it is the credential-guessing surface. */
 export const LOGIN_EVENT = 'agent:login';
 
@@ -24,12 +11,60 @@ export const LOGIN_EVENT = 'agent:login';
  */
 export const IP_KEYED_EVENTS: ReadonlySet<string> = new Set([LOGIN_EVENT, 'visitor:join']);
 
+/**
+ * The socket budgets of PROTOCOL §6 as @nestjs/throttler named throttlers, one per limit. Within a
+ * throttler each event still has its own bucket (the storage key names the event), so a busy
+ * WebRTC exchange cannot starve call control and a login storm cannot starve anything.
+ */
+const SOCKET_BUDGETS: readonly { name: string; limit: number; events: readonly string[] }[] = [
+  { name: 'ws-visitor-join', limit: 10, events: ['visitor:join'] },
+  { name: 'ws-call-request', limit: 5, events: ['call:request'] },
+  { name: 'ws-call-control', limit: 20, events: ['call:accept', 'call:reject', 'call:cancel', 'call:end'] },
+  { name: 'ws-agent-status', limit: 30, events: ['agent:status', 'agent:away', 'agent:back'] },
+  { name: 'ws-webrtc-signal', limit: 600, events: ['webrtc:signal'] },
+];
+/** `agent:login`'s budget comes from RATE_LIMIT_LOGIN_MAX. */
+export const LOGIN_THROTTLER = 'ws-login';
+const OTHER_THROTTLER = 'ws-other';
+export const SOCKET_DEFAULT_LIMIT = 120;
+
+/** Per-event limits per window (PROTOCOL §6), `agent:login` aside. */
+export const SOCKET_EVENT_LIMITS: Readonly<Record<string, number>> = Object.fromEntries(
+  SOCKET_BUDGETS.flatMap((budget) => budget.events.map((event) => [event, budget.limit])),
+);
+
+const THROTTLER_OF_EVENT = new Map<string, string>([
+  [LOGIN_EVENT, LOGIN_THROTTLER],
+  ...SOCKET_BUDGETS.flatMap((budget) => budget.events.map((event): [string, string] => [event, budget.name])),
+]);
+
+/** The named throttler that counts `event`. */
+export function socketThrottlerOf(event: string): string {
+  return THROTTLER_OF_EVENT.get(event) ?? OTHER_THROTTLER;
+}
+
 /** The throttler storage key of one event's budget for one tracker (agent, visitor or ip). */
 export function socketThrottleKey(event: string, tracker: string): string {
   return `ws|${event}|${tracker}`;
 }
 
-export function socketEventLimit(event: string, loginMax: number): number {
-  if (event === LOGIN_EVENT) return loginMax;
-  return SOCKET_EVENT_LIMITS[event] ?? SOCKET_DEFAULT_LIMIT;
+/**
+ * Every named throttler: `default` for HTTP (per IP; health routes opt out with @SkipThrottle())
+ * and one per socket budget. Each applies only to its own transport and, for sockets, its events.
+ */
+export function throttlers(rateLimit: AppConfig['rateLimit']): ThrottlerOptions[] {
+  const ttl = rateLimit.windowMs;
+  const socket = (name: string, limit: number): ThrottlerOptions => ({
+    name,
+    ttl,
+    limit,
+    skipIf: (context: ExecutionContext) =>
+      context.getType() !== 'ws' || socketThrottlerOf(String(context.switchToWs().getPattern())) !== name,
+  });
+  return [
+    { name: 'default', ttl, limit: rateLimit.httpMax, skipIf: (context) => context.getType() !== 'http' },
+    socket(LOGIN_THROTTLER, rateLimit.loginMax),
+    ...SOCKET_BUDGETS.map((budget) => socket(budget.name, budget.limit)),
+    socket(OTHER_THROTTLER, SOCKET_DEFAULT_LIMIT),
+  ];
 }

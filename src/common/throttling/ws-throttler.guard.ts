@@ -5,7 +5,6 @@ import {
   InjectThrottlerStorage,
   ThrottlerGuard,
   ThrottlerModuleOptions,
-  ThrottlerRequest,
   ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { Socket } from 'socket.io';
@@ -15,12 +14,13 @@ import { WsError } from '../errors/ws-error';
 import { SecurityEventBus } from '../security/security-event-bus.service';
 import type { SocketData } from '../socket/socket-data';
 import { socketSource } from '../socket/socket-source';
-import { IP_KEYED_EVENTS, socketEventLimit, socketThrottleKey } from './socket-rate-limits';
+import { IP_KEYED_EVENTS, socketThrottleKey } from './socket-rate-limits';
 
 /**
- * @nestjs/throttler on Socket.IO events. Runs first on every event (DESIGN §2 order), keyed by the
- * authenticated agent, else the visitor, else the client IP, with each event's own budget.
- * Applied on the gateway class because global guards never reach gateways.
+ * @nestjs/throttler on Socket.IO events. Runs first on every event (DESIGN §2 order): the named
+ * throttler of the event's budget (socket-rate-limits.ts) counts it in the event's own bucket,
+ * keyed by the authenticated agent, else the visitor, else the client IP. Applied on the gateway
+ * class because global guards never reach gateways.
  */
 @Injectable()
 export class WsThrottlerGuard extends ThrottlerGuard {
@@ -36,16 +36,6 @@ export class WsThrottlerGuard extends ThrottlerGuard {
 
   protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
     return Promise.resolve(context.getType() !== 'ws' || !this.config.rateLimit.enabled);
-  }
-
-  protected override handleRequest(request: ThrottlerRequest): Promise<boolean> {
-    const event = request.context.switchToWs().getPattern();
-    return super.handleRequest({
-      ...request,
-      limit: socketEventLimit(event, this.config.rateLimit.loginMax),
-      ttl: this.config.rateLimit.windowMs,
-      blockDuration: this.config.rateLimit.windowMs,
-    });
   }
 
   protected override getRequestResponse(context: ExecutionContext): {
