@@ -355,9 +355,11 @@ export class CallService implements OnModuleInit {
 
   /** Rings `agentId` with a waiting request and starts a fresh RNA timer. */
   private async ring(request: CallRequestRecord, agentId: string): Promise<boolean> {
+    // Read first: nothing may be awaited between the ring and its call:incoming, or a request
+    // replaced in between would reach the agent after its call:cancelled.
+    const visitor = await this.visitors.get(request.visitorId);
     const ringing = await this.calls.ring(request.requestId, agentId);
     if (!ringing) return false;
-    const visitor = await this.visitors.get(ringing.visitorId);
     this.notifier.toAgent(agentId, 'call:incoming', {
       request: requestView(ringing, agentId),
       visitor: visitor

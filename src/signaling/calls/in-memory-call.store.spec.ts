@@ -1,0 +1,415 @@
+import type { CallRecord, CallRequestRecord, CallRole } from './call.types';
+import { InMemoryCallStore } from './in-memory-call.store';
+
+let sequence = 0;
+
+function request(overrides: Partial<CallRequestRecord> = {}): CallRequestRecord {
+  sequence += 1;
+  return {
+    requestId: `req_${sequence}`,
+    visitorId: `visitor_${sequence}`,
+    orgId: 'org_one',
+    poolId: 'pool_sales',
+    pageUrl: 'https://www.one.example/pricing',
+    requestedAt: 1000 + sequence,
+    agentId: null,
+    ringSeq: 0,
+    rejectedBy: [],
+    passedBy: [],
+    ...overrides,
+  };
+}
+
+function call(overrides: Partial<CallRecord> = {}): CallRecord {
+  sequence += 1;
+  return {
+    callId: `call_${sequence}`,
+    requestId: `req_${sequence}`,
+    visitorId: `visitor_${sequence}`,
+    agentId: `agent_${sequence}`,
+    orgId: 'org_one',
+    startedAt: 1000,
+    tokenHashes: { agent: `agent-hash-${sequence}`, visitor: `visitor-hash-${sequence}` },
+    disconnectedAt: { agent: null, visitor: null },
+    lastHeartbeatAt: 1000,
+    ...overrides,
+  };
+}
+
+const NEXT: Record<CallRole, string> = { agent: 'agent-hash-next', visitor: 'visitor-hash-next' };
+
+describe('InMemoryCallStore', () => {
+  let store: InMemoryCallStore;
+
+  beforeEach(() => {
+    store = new InMemoryCallStore();
+  });
+
+  /** A request ringing `agentId` (ring once from waiting). */
+  async function ringing(
+    agentId: string,
+    overrides: Partial<CallRequestRecord> = {},
+  ): Promise<CallRequestRecord> {
+    const stored = request(overrides);
+    await store.putRequest(stored);
+    return (await store.ring(stored.requestId, agentId))!;
+  }
+
+  describe('putRequest', () => {
+    it('stores a request; the first one of a visitor replaces nothing', async () => {
+      const first = request();
+      expect(await store.putRequest(first)).toBeNull();
+      expect(await store.getRequest(first.requestId)).toEqual(first);
+      expect(await store.requestOfVisitor(first.visitorId)).toEqual(first);
+    });
+
+    it("replaces the visitor's previous request and returns it", async () => {
+      const previous = await ringing('agent_a', { visitorId: 'visitor_v' });
+      const other = request({ visitorId: 'visitor_other' });
+      await store.putRequest(other);
+      const next = request({ visitorId: 'visitor_v' });
+
+      expect(await store.putRequest(next)).toEqual(previous);
+      expect(await store.getRequest(previous.requestId)).toBeNull();
+      expect(await store.requestOfVisitor('visitor_v')).toEqual(next);
+      expect(await store.getRequest(other.requestId)).toEqual(other);
+      expect(await store.ringing('agent_a')).toEqual([]);
+      expect(await store.counts()).toEqual({ requests: 2, calls: 0 });
+    });
+  });
+
+  describe('ring', () => {
+    it('rings an agent only while the request rings nobody, bumping ringSeq', async () => {
+      const stored = request();
+      await store.putRequest(stored);
+
+      const rung = await store.ring(stored.requestId, 'agent_a');
+      expect(rung).toEqual({ ...stored, agentId: 'agent_a', ringSeq: 1 });
+      expect(await store.ringing('agent_a')).toEqual([rung]);
+      expect(await store.waitingRequests('org_one')).toEqual([]);
+
+      // Ringing someone already: moving it on takes a release first.
+      expect(await store.ring(stored.requestId, 'agent_b')).toBeNull();
+      expect(await store.ring(stored.requestId, 'agent_a')).toBeNull();
+      expect(await store.getRequest(stored.requestId)).toEqual(rung);
+
+      await store.release(stored.requestId, 'agent_a', 'passed');
+      expect(await store.ring(stored.requestId, 'agent_b')).toMatchObject({ agentId: 'agent_b', ringSeq: 3 });
+      expect(await store.ringing('agent_a')).toEqual([]);
+    });
+
+    it('two racing rings of one waiting request: exactly one wins', async () => {
+      const stored = request();
+      await store.putRequest(stored);
+      const results = await Promise.all([
+        store.ring(stored.requestId, 'agent_a'),
+        store.ring(stored.requestId, 'agent_b'),
+      ]);
+      expect(results.filter((result) => result !== null)).toHaveLength(1);
+      expect((await store.getRequest(stored.requestId))!.ringSeq).toBe(1);
+    });
+
+    it('returns null for an unknown request', async () => {
+      expect(await store.ring('req_nobody', 'agent_a')).toBeNull();
+    });
+  });
+
+  describe('release', () => {
+    it('rejected: stops ringing and records the rejecter', async () => {
+      const rung = await ringing('agent_a');
+      const released = await store.release(rung.requestId, 'agent_a', 'rejected');
+      expect(released).toEqual({
+        ...rung,
+        agentId: null,
+        ringSeq: rung.ringSeq + 1,
+        rejectedBy: ['agent_a'],
+        passedBy: [],
+      });
+      expect(await store.getRequest(rung.requestId)).toEqual(released);
+      expect(await store.ringing('agent_a')).toEqual([]);
+    });
+
+    it('passed: records the agent that did not answer, once', async () => {
+      const rung = await ringing('agent_a');
+      await store.release(rung.requestId, 'agent_a', 'passed');
+      await store.ring(rung.requestId, 'agent_b');
+      await store.release(rung.requestId, 'agent_b', 'passed');
+      await store.ring(rung.requestId, 'agent_a');
+      const released = await store.release(rung.requestId, 'agent_a', 'passed');
+      expect(released).toMatchObject({ agentId: null, rejectedBy: [], passedBy: ['agent_a', 'agent_b'] });
+    });
+
+    it('only releases the agent the request rings', async () => {
+      const rung = await ringing('agent_a');
+      expect(await store.release(rung.requestId, 'agent_b', 'rejected')).toBeNull();
+      expect(await store.getRequest(rung.requestId)).toEqual(rung);
+      expect(await store.release('req_nobody', 'agent_a', 'passed')).toBeNull();
+    });
+  });
+
+  describe('claim', () => {
+    it('succeeds once for the ringing agent and removes the request', async () => {
+      const rung = await ringing('agent_a');
+      expect(await store.claim(rung.requestId, 'agent_a')).toEqual(rung);
+      expect(await store.claim(rung.requestId, 'agent_a')).toBeNull();
+      expect(await store.getRequest(rung.requestId)).toBeNull();
+      expect(await store.requestOfVisitor(rung.visitorId)).toBeNull();
+    });
+
+    it('refuses an agent the request does not ring, and a waiting request', async () => {
+      const rung = await ringing('agent_a');
+      expect(await store.claim(rung.requestId, 'agent_b')).toBeNull();
+      expect(await store.getRequest(rung.requestId)).toEqual(rung);
+
+      const waiting = request();
+      await store.putRequest(waiting);
+      expect(await store.claim(waiting.requestId, 'agent_a')).toBeNull();
+      expect(await store.getRequest(waiting.requestId)).toEqual(waiting);
+    });
+
+    it('two racing claims (two tabs): exactly one wins', async () => {
+      const rung = await ringing('agent_a');
+      const results = await Promise.all([
+        store.claim(rung.requestId, 'agent_a'),
+        store.claim(rung.requestId, 'agent_a'),
+      ]);
+      expect(results.filter((result) => result !== null)).toHaveLength(1);
+    });
+  });
+
+  describe('withdraw', () => {
+    it('removes the request only for the visitor who owns it', async () => {
+      const rung = await ringing('agent_a', { visitorId: 'visitor_owner' });
+      expect(await store.withdraw(rung.requestId, 'visitor_other')).toBeNull();
+      expect(await store.getRequest(rung.requestId)).toEqual(rung);
+
+      expect(await store.withdraw(rung.requestId, 'visitor_owner')).toEqual(rung);
+      expect(await store.getRequest(rung.requestId)).toBeNull();
+      expect(await store.withdraw(rung.requestId, 'visitor_owner')).toBeNull();
+    });
+  });
+
+  describe('queries', () => {
+    it('ringing and waitingRequests are per agent / organisation, oldest first', async () => {
+      const late = await ringing('agent_a', { requestedAt: 300 });
+      const early = await ringing('agent_a', { requestedAt: 100 });
+      await ringing('agent_b', { requestedAt: 50 });
+      const waitingLate = request({ requestedAt: 400 });
+      const waitingEarly = request({ requestedAt: 200 });
+      await store.putRequest(waitingLate);
+      await store.putRequest(waitingEarly);
+      await store.putRequest(request({ requestedAt: 1, orgId: 'org_two' }));
+
+      expect((await store.ringing('agent_a')).map((r) => r.requestId)).toEqual([
+        early.requestId,
+        late.requestId,
+      ]);
+      expect((await store.waitingRequests('org_one')).map((r) => r.requestId)).toEqual([
+        waitingEarly.requestId,
+        waitingLate.requestId,
+      ]);
+    });
+
+    it('calls are found by id, agent and visitor; endCall ends once', async () => {
+      const stored = call({ agentId: 'agent_a', visitorId: 'visitor_v' });
+      await store.createCall(stored);
+      expect(await store.getCall(stored.callId)).toEqual(stored);
+      expect(await store.callOfAgent('agent_a')).toEqual(stored);
+      expect(await store.callOfVisitor('visitor_v')).toEqual(stored);
+      expect(await store.counts()).toEqual({ requests: 0, calls: 1 });
+
+      expect(await store.endCall(stored.callId)).toEqual(stored);
+      expect(await store.endCall(stored.callId)).toBeNull();
+      expect(await store.callOfAgent('agent_a')).toBeNull();
+      expect(await store.counts()).toEqual({ requests: 0, calls: 0 });
+    });
+
+    it('endCall with ifDisconnected ends the call only while that party is still away since `at`', async () => {
+      const stored = call();
+      await store.createCall(stored);
+      await store.setDisconnected(stored.callId, 'agent', 100);
+
+      // The other party, or another disconnection time: nothing ends.
+      expect(await store.endCall(stored.callId, { role: 'visitor', at: 100 })).toBeNull();
+      expect(await store.endCall(stored.callId, { role: 'agent', at: 99 })).toBeNull();
+      // Back, then lost again: the timer of the first loss ends nothing.
+      await store.setDisconnected(stored.callId, 'agent', null);
+      expect(await store.endCall(stored.callId, { role: 'agent', at: 100 })).toBeNull();
+      await store.setDisconnected(stored.callId, 'agent', 200);
+      expect(await store.endCall(stored.callId, { role: 'agent', at: 100 })).toBeNull();
+      expect(await store.getCall(stored.callId)).toMatchObject({
+        disconnectedAt: { agent: 200, visitor: null },
+      });
+
+      expect(await store.endCall(stored.callId, { role: 'agent', at: 200 })).toMatchObject({
+        callId: stored.callId,
+      });
+      expect(await store.getCall(stored.callId)).toBeNull();
+      expect(await store.endCall('call_nobody', { role: 'agent', at: 200 })).toBeNull();
+    });
+
+    it('setDisconnected and touchCall update the call', async () => {
+      const stored = call();
+      await store.createCall(stored);
+      expect(await store.setDisconnected(stored.callId, 'visitor', 77)).toMatchObject({
+        disconnectedAt: { agent: null, visitor: 77 },
+      });
+      await store.touchCall(stored.callId, 88);
+      expect(await store.getCall(stored.callId)).toMatchObject({
+        disconnectedAt: { agent: null, visitor: 77 },
+        lastHeartbeatAt: 88,
+      });
+      expect(await store.setDisconnected(stored.callId, 'visitor', null)).toMatchObject({
+        disconnectedAt: { agent: null, visitor: null },
+      });
+      expect(await store.setDisconnected('call_nobody', 'agent', 1)).toBeNull();
+    });
+  });
+
+  describe('spendToken', () => {
+    /** A call of agent_a whose parties hold `agent-hash` and `visitor-hash`. */
+    async function stored(disconnectedAt: CallRecord['disconnectedAt']): Promise<CallRecord> {
+      const record = call({
+        agentId: 'agent_a',
+        tokenHashes: { agent: 'agent-hash', visitor: 'visitor-hash' },
+        disconnectedAt,
+      });
+      await store.createCall(record);
+      return record;
+    }
+
+    it("rotates both hashes when the peer is connected, and marks the spender's role connected", async () => {
+      const record = await stored({ agent: null, visitor: 60 });
+      const spent = await store.spendToken('visitor-hash', 'visitor', NEXT);
+      expect(spent).toEqual({ ...record, tokenHashes: NEXT, disconnectedAt: { agent: null, visitor: null } });
+      expect(await store.getCall(record.callId)).toEqual(spent);
+    });
+
+    it("keeps a disconnected peer's hash (it could not learn a new token) and its disconnectedAt", async () => {
+      const record = await stored({ agent: 50, visitor: 60 });
+      const spent = await store.spendToken('visitor-hash', 'visitor', NEXT);
+      expect(spent).toEqual({
+        ...record,
+        tokenHashes: { agent: 'agent-hash', visitor: NEXT.visitor },
+        disconnectedAt: { agent: 50, visitor: null },
+      });
+      // The peer comes back with the token it holds; now both rotate.
+      const next = { agent: 'agent-hash-3', visitor: 'visitor-hash-3' };
+      expect(await store.spendToken('agent-hash', 'agent', next, 'agent_a')).toEqual({
+        ...record,
+        tokenHashes: next,
+        disconnectedAt: { agent: null, visitor: null },
+      });
+    });
+
+    it('is single use: a spent hash is refused afterwards, and so is an old one of the peer', async () => {
+      const record = await stored({ agent: null, visitor: null });
+      expect(await store.spendToken('agent-hash', 'agent', NEXT, 'agent_a')).not.toBeNull();
+      expect(
+        await store.spendToken('agent-hash', 'agent', { agent: 'x', visitor: 'y' }, 'agent_a'),
+      ).toBeNull();
+      expect(await store.spendToken('visitor-hash', 'visitor', { agent: 'x', visitor: 'y' })).toBeNull();
+      expect((await store.getCall(record.callId))!.tokenHashes).toEqual(NEXT);
+      // The rotated ones are the ones that work now.
+      expect(await store.spendToken(NEXT.visitor, 'visitor', { agent: 'a2', visitor: 'v2' })).toMatchObject({
+        tokenHashes: { agent: 'a2', visitor: 'v2' },
+      });
+    });
+
+    it("is bound to its role: one party's token does not work as the other's", async () => {
+      const record = await stored({ agent: 50, visitor: 60 });
+      expect(await store.spendToken('visitor-hash', 'agent', NEXT)).toBeNull();
+      expect(await store.spendToken('agent-hash', 'visitor', NEXT)).toBeNull();
+      expect(await store.getCall(record.callId)).toEqual(record);
+    });
+
+    it('is bound to the call’s agent when an agentId is given', async () => {
+      const record = await stored({ agent: 50, visitor: null });
+      expect(await store.spendToken('agent-hash', 'agent', NEXT, 'agent_other')).toBeNull();
+      expect(await store.getCall(record.callId)).toEqual(record);
+      expect(await store.spendToken('agent-hash', 'agent', NEXT, 'agent_a')).toMatchObject({
+        tokenHashes: NEXT,
+        disconnectedAt: { agent: null, visitor: null },
+      });
+    });
+
+    it('finds the call the token belongs to among several', async () => {
+      const record = await stored({ agent: null, visitor: null });
+      const other = call({ tokenHashes: { agent: 'other-agent-hash', visitor: 'other-visitor-hash' } });
+      await store.createCall(other);
+      expect(await store.spendToken('other-visitor-hash', 'visitor', NEXT)).toMatchObject({
+        callId: other.callId,
+      });
+      expect(await store.getCall(record.callId)).toEqual(record);
+      expect(await store.spendToken('unknown-hash', 'visitor', NEXT)).toBeNull();
+    });
+
+    it('two racing spends of one token: exactly one wins', async () => {
+      await stored({ agent: null, visitor: 60 });
+      const results = await Promise.all([
+        store.spendToken('visitor-hash', 'visitor', { agent: 'a1', visitor: 'v1' }),
+        store.spendToken('visitor-hash', 'visitor', { agent: 'a2', visitor: 'v2' }),
+      ]);
+      expect(results.filter((result) => result !== null)).toHaveLength(1);
+    });
+
+    it('keeps its own copy of the next hashes', async () => {
+      const record = await stored({ agent: null, visitor: null });
+      const next = { ...NEXT };
+      await store.spendToken('visitor-hash', 'visitor', next);
+      next.visitor = 'mutated';
+      next.agent = 'mutated';
+      expect((await store.getCall(record.callId))!.tokenHashes).toEqual(NEXT);
+    });
+  });
+
+  describe('returns copies', () => {
+    it('mutating a returned request (or the stored input) does not change the store', async () => {
+      const input = request();
+      await store.putRequest(input);
+      input.agentId = 'agent_mutated';
+      input.rejectedBy.push('agent_mutated');
+
+      const got = (await store.getRequest(input.requestId))!;
+      got.ringSeq = 99;
+      got.passedBy.push('agent_mutated');
+      const rung = (await store.ring(input.requestId, 'agent_a'))!;
+      rung.rejectedBy.push('agent_mutated');
+      (await store.ringing('agent_a'))[0].passedBy.push('agent_mutated');
+      (await store.requestOfVisitor(input.visitorId))!.agentId = 'agent_mutated';
+      const released = (await store.release(input.requestId, 'agent_a', 'passed'))!;
+      released.passedBy.length = 0;
+      (await store.waitingRequests('org_one'))[0].rejectedBy.push('agent_mutated');
+
+      expect(await store.getRequest(input.requestId)).toEqual({
+        ...input,
+        agentId: null,
+        ringSeq: 2,
+        rejectedBy: [],
+        passedBy: ['agent_a'],
+      });
+    });
+
+    it('mutating a returned call (or the stored input) does not change the store', async () => {
+      const input = call({ agentId: 'agent_a', visitorId: 'visitor_v' });
+      const original = structuredClone(input);
+      await store.createCall(input);
+      input.tokenHashes.agent = 'mutated';
+      input.disconnectedAt.visitor = 1;
+
+      const got = (await store.getCall(original.callId))!;
+      got.tokenHashes.visitor = 'mutated';
+      got.disconnectedAt.agent = 2;
+      (await store.callOfAgent('agent_a'))!.tokenHashes.agent = 'mutated';
+      (await store.callOfVisitor('visitor_v'))!.disconnectedAt.visitor = 3;
+      (await store.setDisconnected(original.callId, 'agent', null))!.tokenHashes.agent = 'mutated';
+
+      expect(await store.getCall(original.callId)).toEqual(original);
+
+      const spent = (await store.spendToken(original.tokenHashes.agent, 'agent', NEXT, 'agent_a'))!;
+      spent.tokenHashes.visitor = 'mutated';
+      spent.disconnectedAt.visitor = 4;
+      expect(await store.getCall(original.callId)).toEqual({ ...original, tokenHashes: NEXT });
+    });
+  });
+});
