@@ -1,51 +1,30 @@
 import request from 'supertest';
-import { connected } from './helpers/app';
 import { mintHs256 } from './helpers/keys';
 import {
   ack,
+  AgentClient,
   agentOnline,
   agents,
-  AgentClient,
-  Inbox,
+  bareClient,
+  CallSetup,
   joinVisitor,
   settle,
-  SUPPORT_PAGE,
   SignalingApp,
+  startCall,
   startSignalingApp,
+  SUPPORT_PAGE,
   VisitorClient,
 } from './helpers/signaling';
 
 const PLATFORM_ADMIN = '10000000-0000-4000-8000-000000000900';
 
-interface Call {
-  agent: AgentClient;
-  visitor: VisitorClient;
-  callId: string;
-  agentToken: string;
-  visitorToken: string;
-}
-
 /** a1 online, a visitor joined and in an accepted call with a1. */
-async function inCall(app: SignalingApp): Promise<Call> {
+async function inCall(
+  app: SignalingApp,
+): Promise<CallSetup & { agent: AgentClient; visitor: VisitorClient }> {
   const agent = await agentOnline(app, 'a1');
   const visitor = await joinVisitor(app);
-  const { requestId } = await ack<{ requestId: string }>(visitor.socket, 'call:request', {
-    agentId: agent.agentId,
-  });
-  await agent.inbox.next('call:incoming');
-  const { callId } = await ack<{ callId: string }>(agent.socket, 'call:accept', { requestId });
-  const { reconnectToken: visitorToken } = await visitor.inbox.next<{ reconnectToken: string }>(
-    'call:accepted',
-  );
-  const { reconnectToken: agentToken } = await agent.inbox.next<{ reconnectToken: string }>('call:started');
-  return { agent, visitor, callId, agentToken, visitorToken };
-}
-
-async function freshSocket(app: SignalingApp): Promise<Inbox> {
-  const socket = app.connect();
-  const inbox = new Inbox(socket);
-  await connected(socket);
-  return inbox;
+  return { agent, visitor, ...(await startCall(agent, visitor)) };
 }
 
 /** Races and corner cases a reviewer found worth pinning down. */
@@ -79,7 +58,7 @@ describe('call edge cases (e2e)', () => {
       expect(agentSide.peerId).toBe(call.visitor.visitorId);
 
       // The visitor was away when the agent rotated: its own token must still open the call.
-      const visitorBack = await freshSocket(app);
+      const visitorBack = (await bareClient(app)).inbox;
       expect(
         await ack(visitorBack.socket, 'call:reconnect', {
           reconnectToken: call.visitorToken,
@@ -208,7 +187,7 @@ describe('call edge cases (e2e)', () => {
 
   it('re-joining does not reset budgets: visitor:join is counted per IP', async () => {
     app = await startSignalingApp({ RATE_LIMIT_WINDOW_MS: '60000' });
-    const socket = (await freshSocket(app)).socket;
+    const socket = (await bareClient(app)).socket;
     const codes: string[] = [];
     for (let i = 0; i < 11; i++) {
       const answer = await ack<{ success: boolean; error?: { code: string } }>(socket, 'visitor:join', {
@@ -219,7 +198,7 @@ describe('call edge cases (e2e)', () => {
     }
     expect(codes).toEqual([...Array<string>(10).fill('ok'), 'RATE_LIMITED']);
     // Another socket from the same address shares the budget.
-    const other = (await freshSocket(app)).socket;
+    const other = (await bareClient(app)).socket;
     expect(
       await ack(other, 'visitor:join', { orgId: agents.a1.orgId, pageUrl: 'https://www.one.example/' }),
     ).toEqual(

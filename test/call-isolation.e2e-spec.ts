@@ -1,11 +1,10 @@
-import type { SecurityEvent } from '../src/common/security/security-event';
-import { connected } from './helpers/app';
 import {
   ack,
   agentOnline,
   agents,
+  bareClient,
   Client,
-  Inbox,
+  forbiddenEvents,
   joinVisitor,
   settle,
   SignalingApp,
@@ -41,11 +40,6 @@ async function refused(client: Client, event: string, payload: unknown, code: st
   expect(await client.inbox.next('error')).toEqual({ code, message: expect.any(String), event });
 }
 
-/** The `auth.forbidden` records published for `target` so far. */
-function forbidden(app: SignalingApp, target: string): SecurityEvent[] {
-  return app.events.filter((event) => event.type === 'auth.forbidden' && event.target === target);
-}
-
 /**
  * The fixture's ring timeout is one real second. Tests that keep a request ringing while they
  * probe it stop its timer so that only the behaviour under test can move the request. (By key:
@@ -55,13 +49,6 @@ function holdRing(app: SignalingApp, requestId: string): void {
   const key = `call:rna:${requestId}`;
   expect(app.scheduler.has(key)).toBe(true);
   app.scheduler.cancel(key);
-}
-
-async function anonymous(app: SignalingApp): Promise<Client> {
-  const socket = app.connect();
-  const inbox = new Inbox(socket);
-  await connected(socket);
-  return { socket, inbox };
 }
 
 /** The visitor asks for `agentId`; resolves with the request id once `ringing` was rung. */
@@ -116,7 +103,7 @@ describe('call isolation and ownership (e2e)', () => {
     expect(a2.inbox.all('call:incoming')).toEqual([]);
 
     await refused(a2, 'call:accept', { requestId }, 'CALL_NOT_FOUND');
-    expect(forbidden(app, 'call:accept')).toEqual([
+    expect(forbiddenEvents(app, 'call:accept')).toEqual([
       expect.objectContaining({
         type: 'auth.forbidden',
         outcome: 'failure',
@@ -128,13 +115,13 @@ describe('call isolation and ownership (e2e)', () => {
       }),
     ]);
     await refused(a2, 'call:reject', { requestId, reason: 'not mine' }, 'CALL_NOT_FOUND');
-    expect(forbidden(app, 'call:reject')).toEqual([
+    expect(forbiddenEvents(app, 'call:reject')).toEqual([
       expect.objectContaining({ code: 'CALL_NOT_FOUND', reason: 'not_ringing_agent', target: 'call:reject' }),
     ]);
 
     // An id that does not exist is CALL_NOT_FOUND too, but it is not an authorization decision.
     await refused(a2, 'call:accept', { requestId: 'req_does-not-exist' }, 'CALL_NOT_FOUND');
-    expect(forbidden(app, 'call:accept')).toHaveLength(1);
+    expect(forbiddenEvents(app, 'call:accept')).toHaveLength(1);
 
     await settle();
     expect(visitor.inbox.all('call:rejected')).toEqual([]);
@@ -159,7 +146,7 @@ describe('call isolation and ownership (e2e)', () => {
 
     await refused(b1, 'call:accept', { requestId }, 'CALL_NOT_FOUND');
     await refused(b1, 'call:reject', { requestId }, 'CALL_NOT_FOUND');
-    expect(forbidden(app, 'call:accept')).toEqual([
+    expect(forbiddenEvents(app, 'call:accept')).toEqual([
       expect.objectContaining({
         code: 'CALL_NOT_FOUND',
         reason: 'cross_organization',
@@ -167,7 +154,7 @@ describe('call isolation and ownership (e2e)', () => {
         actor: expect.objectContaining({ agentId: agents.b1.agentId }),
       }),
     ]);
-    expect(forbidden(app, 'call:reject')).toEqual([
+    expect(forbiddenEvents(app, 'call:reject')).toEqual([
       expect.objectContaining({ code: 'CALL_NOT_FOUND', reason: 'cross_organization' }),
     ]);
 
@@ -200,7 +187,7 @@ describe('call isolation and ownership (e2e)', () => {
     await refused(a2, 'call:end', { callId }, 'CALL_NOT_FOUND');
     await refused(v2, 'call:end', { callId }, 'CALL_NOT_FOUND');
     await refused(b1, 'call:end', { callId }, 'CALL_NOT_FOUND');
-    expect(forbidden(app, 'call:end')).toEqual([
+    expect(forbiddenEvents(app, 'call:end')).toEqual([
       expect.objectContaining({
         code: 'CALL_NOT_FOUND',
         reason: 'not_call_party',
@@ -216,7 +203,7 @@ describe('call isolation and ownership (e2e)', () => {
     ]);
 
     await refused(v2, 'call:cancel', { requestId: otherRequest }, 'CALL_NOT_FOUND');
-    expect(forbidden(app, 'call:cancel')).toEqual([
+    expect(forbiddenEvents(app, 'call:cancel')).toEqual([
       expect.objectContaining({
         code: 'CALL_NOT_FOUND',
         reason: 'not_request_owner',
@@ -226,8 +213,8 @@ describe('call isolation and ownership (e2e)', () => {
     // Unknown ids are CALL_NOT_FOUND without a record.
     await refused(v2, 'call:end', { callId: 'call_unknown' }, 'CALL_NOT_FOUND');
     await refused(v2, 'call:cancel', { requestId: 'req_unknown' }, 'CALL_NOT_FOUND');
-    expect(forbidden(app, 'call:end')).toHaveLength(3);
-    expect(forbidden(app, 'call:cancel')).toHaveLength(1);
+    expect(forbiddenEvents(app, 'call:end')).toHaveLength(3);
+    expect(forbiddenEvents(app, 'call:cancel')).toHaveLength(1);
 
     await settle();
     for (const client of [a1, v1, a2, v2, v3]) expect(client.inbox.all('call:ended')).toEqual([]);
@@ -250,7 +237,7 @@ describe('call isolation and ownership (e2e)', () => {
     await ack(a1.socket, 'call:accept', { requestId });
     await v1.inbox.next('call:accepted');
     const v2 = await joinVisitor(app);
-    const anon = await anonymous(app);
+    const anon = await bareClient(app);
     const signal = { type: 'offer', sdp: 'v=0\r\n' };
 
     const cases: [Client, string, string][] = [
@@ -265,7 +252,7 @@ describe('call isolation and ownership (e2e)', () => {
     for (const [sender, targetId] of cases) {
       await refused(sender, 'webrtc:signal', { targetId, signal }, 'FORBIDDEN');
     }
-    expect(forbidden(app, 'webrtc:signal')).toEqual(
+    expect(forbiddenEvents(app, 'webrtc:signal')).toEqual(
       cases.map(([, , reason]) =>
         expect.objectContaining({ code: 'FORBIDDEN', reason, target: 'webrtc:signal' }),
       ),

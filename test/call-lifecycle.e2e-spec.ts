@@ -1,16 +1,18 @@
-import { connected } from './helpers/app';
 import {
   ack,
-  AgentClient,
   agentOnline,
   agents,
+  bareClient,
   Client,
-  Inbox,
+  expectIncoming,
+  forbiddenEvents,
+  Incoming,
   joinVisitor,
+  requestCall,
   settle,
   SignalingApp,
+  startCall,
   startSignalingApp,
-  VisitorClient,
 } from './helpers/signaling';
 
 /**
@@ -24,19 +26,9 @@ interface Ack {
   success: boolean;
   error?: { code: string; message: string };
 }
-interface Incoming {
-  request: { requestId: string; visitorId: string; agentId: string };
-  visitor: { visitorId: string };
-}
 interface Token {
   callId: string;
   reconnectToken: string;
-}
-interface CallSetup {
-  callId: string;
-  requestId: string;
-  agentToken: string;
-  visitorToken: string;
 }
 
 const refused = (code: string): Ack => ({
@@ -47,47 +39,6 @@ const profileOf = (key: 'a1' | 'a2', displayName: string): Record<string, unknow
   expect.objectContaining({ id: agents[key].agentId, displayName }) as Record<string, unknown>;
 const A1 = (): Record<string, unknown> => profileOf('a1', 'A1 (sales tier 1)');
 const A2 = (): Record<string, unknown> => profileOf('a2', 'A2 (sales tier 1)');
-
-async function requestCall(visitor: VisitorClient, agentId: string): Promise<string> {
-  const requested = await ack<{ success: boolean; requestId: string }>(visitor.socket, 'call:request', {
-    agentId,
-  });
-  expect(requested).toEqual({ success: true, requestId: expect.any(String) });
-  return requested.requestId;
-}
-
-/** The agent's next `call:incoming` is this request, ringing this agent. */
-async function expectIncoming(agent: AgentClient, requestId: string, visitorId?: string): Promise<void> {
-  const incoming = await agent.inbox.next<Incoming>('call:incoming');
-  expect(incoming.request).toMatchObject({ requestId, agentId: agent.agentId });
-  if (visitorId) expect(incoming.visitor.visitorId).toBe(visitorId);
-}
-
-/** Request, ring and accept: a connected call between the two. */
-async function startCall(agent: AgentClient, visitor: VisitorClient): Promise<CallSetup> {
-  const requestId = await requestCall(visitor, agent.agentId);
-  await expectIncoming(agent, requestId, visitor.visitorId);
-  const accepted = await ack<{ success: boolean; callId: string }>(agent.socket, 'call:accept', {
-    requestId,
-  });
-  expect(accepted).toEqual({ success: true, callId: expect.any(String) });
-  const visitorSide = await visitor.inbox.next<Token>('call:accepted');
-  const agentSide = await agent.inbox.next<{ reconnectToken: string }>('call:started');
-  return {
-    callId: accepted.callId,
-    requestId,
-    agentToken: agentSide.reconnectToken,
-    visitorToken: visitorSide.reconnectToken,
-  };
-}
-
-/** A connected socket that has neither joined nor logged in. */
-async function bareClient(app: SignalingApp): Promise<Client> {
-  const socket = app.connect();
-  const inbox = new Inbox(socket);
-  await connected(socket);
-  return { socket, inbox };
-}
 
 /** A signal goes from one party to the other and arrives as `{targetId: <sender>, signal}`. */
 async function expectRelay(
@@ -100,12 +51,6 @@ async function expectRelay(
   const signal = { type: 'offer', sdp };
   expect(await ack(from.socket, 'webrtc:signal', { targetId: toId, signal })).toEqual({ success: true });
   expect(await to.inbox.next('webrtc:signal')).toEqual({ targetId: fromId, signal });
-}
-
-function forbiddenEvents(app: SignalingApp, target: string): Record<string, unknown>[] {
-  return app.events
-    .filter((event) => event.type === 'auth.forbidden' && event.target === target)
-    .map((event) => ({ ...event }) as Record<string, unknown>);
 }
 
 describe('call lifecycle (e2e)', () => {
@@ -363,7 +308,7 @@ describe('call lifecycle (e2e)', () => {
         code: 'CALL_NOT_FOUND',
         event: 'call:heartbeat',
       });
-      expect(forbiddenEvents(app, 'call:heartbeat')).toEqual(
+      expect(forbiddenEvents(app, 'call:heartbeat') as unknown as Record<string, unknown>[]).toEqual(
         Array(3).fill(expect.objectContaining({ code: 'CALL_NOT_FOUND', reason: 'invalid_reconnect_token' })),
       );
       // The call is untouched.

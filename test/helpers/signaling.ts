@@ -5,6 +5,7 @@ import { connected, startApp, TestApp } from './app';
 import { mintHs256 } from './keys';
 import { TestScheduler } from './test-scheduler';
 import { Scheduler } from '../../src/common/scheduler.service';
+import type { SecurityEvent } from '../../src/common/security/security-event';
 import type { AgentState } from '../../src/signaling/protocol';
 
 /**
@@ -171,4 +172,67 @@ export function ack<T = Record<string, unknown>>(
 /** Resolves after `ms` — only to let events that must NOT arrive have their chance. */
 export function settle(ms = 150): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A connected socket that has neither joined nor logged in. */
+export async function bareClient(app: TestApp): Promise<Client> {
+  const socket = app.connect();
+  const inbox = new Inbox(socket);
+  await connected(socket);
+  return { socket, inbox };
+}
+
+/** The visitor asks for `agentId`; resolves with the request id from the ack. */
+export async function requestCall(visitor: Client, agentId: string): Promise<string> {
+  const requested = await ack<{ success: boolean; requestId: string }>(visitor.socket, 'call:request', {
+    agentId,
+  });
+  expect(requested).toEqual({ success: true, requestId: expect.any(String) });
+  return requested.requestId;
+}
+
+export interface Incoming {
+  request: { requestId: string; visitorId: string; agentId: string };
+  visitor: { visitorId: string };
+}
+
+/** The agent's next `call:incoming` is this request, ringing this agent. */
+export async function expectIncoming(
+  agent: AgentClient,
+  requestId: string,
+  visitorId?: string,
+): Promise<void> {
+  const incoming = await agent.inbox.next<Incoming>('call:incoming');
+  expect(incoming.request).toMatchObject({ requestId, agentId: agent.agentId });
+  if (visitorId) expect(incoming.visitor.visitorId).toBe(visitorId);
+}
+
+export interface CallSetup {
+  callId: string;
+  requestId: string;
+  agentToken: string;
+  visitorToken: string;
+}
+
+/** Request, ring and accept: a connected call between the two, with each side's reconnect token. */
+export async function startCall(agent: AgentClient, visitor: VisitorClient): Promise<CallSetup> {
+  const requestId = await requestCall(visitor, agent.agentId);
+  await expectIncoming(agent, requestId, visitor.visitorId);
+  const accepted = await ack<{ success: boolean; callId: string }>(agent.socket, 'call:accept', {
+    requestId,
+  });
+  expect(accepted).toEqual({ success: true, callId: expect.any(String) });
+  const visitorSide = await visitor.inbox.next<{ reconnectToken: string }>('call:accepted');
+  const agentSide = await agent.inbox.next<{ reconnectToken: string }>('call:started');
+  return {
+    callId: accepted.callId,
+    requestId,
+    agentToken: agentSide.reconnectToken,
+    visitorToken: visitorSide.reconnectToken,
+  };
+}
+
+/** The `auth.forbidden` security events published for `target` so far. */
+export function forbiddenEvents(app: TestApp, target: string): SecurityEvent[] {
+  return app.events.filter((event) => event.type === 'auth.forbidden' && event.target === target);
 }

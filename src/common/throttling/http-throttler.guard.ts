@@ -1,16 +1,7 @@
 import { ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import {
-  InjectThrottlerOptions,
-  InjectThrottlerStorage,
-  ThrottlerGuard,
-  ThrottlerModuleOptions,
-  ThrottlerStorage,
-} from '@nestjs/throttler';
 import type { Request } from 'express';
-import { AppConfig } from '../../config/app-config';
 import { ErrorCode } from '../errors/error-code';
-import { SecurityEventBus } from '../security/security-event-bus.service';
+import { TransportThrottlerGuard } from './transport-throttler.guard';
 import { httpSource, routeTarget } from '../http-source';
 
 /**
@@ -19,20 +10,8 @@ import { httpSource, routeTarget } from '../http-source';
  * which honours TRUST_PROXY.
  */
 @Injectable()
-export class HttpThrottlerGuard extends ThrottlerGuard {
-  constructor(
-    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
-    @InjectThrottlerStorage() storage: ThrottlerStorage,
-    reflector: Reflector,
-    private readonly config: AppConfig,
-    private readonly bus: SecurityEventBus,
-  ) {
-    super(options, storage, reflector);
-  }
-
-  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return Promise.resolve(context.getType() !== 'http' || !this.config.rateLimit.enabled);
-  }
+export class HttpThrottlerGuard extends TransportThrottlerGuard {
+  protected readonly transport = 'http';
 
   protected override throwThrottlingException(context: ExecutionContext): Promise<void> {
     const req = context.switchToHttp().getRequest<Request>();

@@ -1,17 +1,8 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import {
-  InjectThrottlerOptions,
-  InjectThrottlerStorage,
-  ThrottlerGuard,
-  ThrottlerModuleOptions,
-  ThrottlerStorage,
-} from '@nestjs/throttler';
 import type { Socket } from 'socket.io';
-import { AppConfig } from '../../config/app-config';
 import { ErrorCode } from '../errors/error-code';
+import { TransportThrottlerGuard } from './transport-throttler.guard';
 import { WsError } from '../errors/ws-error';
-import { SecurityEventBus } from '../security/security-event-bus.service';
 import type { SocketData } from '../socket/socket-data';
 import { socketSource } from '../socket/socket-source';
 import { IP_KEYED_EVENTS, socketThrottleKey } from './socket-rate-limits';
@@ -23,20 +14,8 @@ import { IP_KEYED_EVENTS, socketThrottleKey } from './socket-rate-limits';
  * class because global guards never reach gateways.
  */
 @Injectable()
-export class WsThrottlerGuard extends ThrottlerGuard {
-  constructor(
-    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
-    @InjectThrottlerStorage() storage: ThrottlerStorage,
-    reflector: Reflector,
-    private readonly config: AppConfig,
-    private readonly bus: SecurityEventBus,
-  ) {
-    super(options, storage, reflector);
-  }
-
-  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return Promise.resolve(context.getType() !== 'ws' || !this.config.rateLimit.enabled);
-  }
+export class WsThrottlerGuard extends TransportThrottlerGuard {
+  protected readonly transport = 'ws';
 
   protected override getRequestResponse(context: ExecutionContext): {
     req: Record<string, unknown>;
