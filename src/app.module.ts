@@ -8,6 +8,7 @@ import { HttpErrorFilter } from './common/filters/http-error.filter';
 import { HttpThrottlerGuard } from './common/throttling/http-throttler.guard';
 import { AppConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { SignalingModule } from './signaling/signaling.module';
 
 @Module({
@@ -15,6 +16,7 @@ import { SignalingModule } from './signaling/signaling.module';
     AppConfigModule,
     CommonModule,
     DatabaseModule,
+    MetricsModule,
     AuthModule,
     AuditModule,
     SignalingModule,

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { MetricsModule } from '../metrics/metrics.module';
+import { AuditMetrics } from './audit.metrics';
 import { AuditQueryService } from './audit-query.service';
 import { AuditRecorder } from './audit-recorder.service';
 import { AuditRetention } from './audit-retention.service';
@@ -10,10 +12,11 @@ import { KyselyAuditStore } from './kysely-audit.store';
 
 /**
  * The audit trail (DESIGN §6): subscribes to the security-event bus, stores every decision in the
- * directory's database, and serves it to admins. Imports auth only for @AdminAuth.
+ * directory's database, and serves it to admins. Imports auth only for @AdminAuth, and metrics to
+ * register its queue and write series.
  */
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, MetricsModule],
   controllers: [AuditController],
   providers: [
     { provide: AuditStore, useClass: KyselyAuditStore },
@@ -21,6 +24,7 @@ import { KyselyAuditStore } from './kysely-audit.store';
     AuditVerifier,
     AuditRetention,
     AuditQueryService,
+    AuditMetrics,
   ],
   exports: [AuditRecorder],
 })

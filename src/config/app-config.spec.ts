@@ -64,7 +64,19 @@ describe('validateEnvironment', () => {
           batchSize: 500,
           queueMax: 10_000,
         },
-        metrics: { apiKeys: [] },
+        metrics: {
+          apiKeys: [],
+          internalCidrs: [
+            '127.0.0.0/8',
+            '::1/128',
+            '10.0.0.0/8',
+            '172.16.0.0/12',
+            '192.168.0.0/16',
+            'fc00::/7',
+          ],
+          failureLimit: 10,
+          failureCooldownMs: 300_000,
+        },
         publicDocsEnabled: true,
       });
     });

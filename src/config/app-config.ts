@@ -68,6 +68,11 @@ export class AppConfig {
   readonly metrics!: {
     /** Accepted scrape keys; empty means internal requests only in production, open in development. */
     readonly apiKeys: readonly string[];
+    /** Networks whose `x-internal-request: true` is honoured without a key. */
+    readonly internalCidrs: readonly string[];
+    /** Failures from one address per rate-limit window before it is cooled down (429). */
+    readonly failureLimit: number;
+    readonly failureCooldownMs: number;
   };
 
   readonly publicDocsEnabled!: boolean;
@@ -93,6 +98,16 @@ const DEFAULT_AGENTS_FILE = './config/agents.example.json';
  * Validates the environment with class-validator (`EnvironmentVariables`), then applies the rules
  * that depend on NODE_ENV or on several variables, collecting every problem before failing.
  */
+/** Loopback and the private ranges: where a cluster's own Prometheus usually runs. */
+const DEFAULT_INTERNAL_CIDRS = [
+  '127.0.0.0/8',
+  '::1/128',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  'fc00::/7',
+];
+
 export function validateEnvironment(env: Environment): AppConfig {
   const variables = plainToInstance(EnvironmentVariables, presentVariables(env));
   // Not whitelisted: the process environment holds many variables that are none of our business.
@@ -196,7 +211,12 @@ export function validateEnvironment(env: Environment): AppConfig {
       batchSize: vars.AUDIT_BATCH_SIZE ?? 500,
       queueMax: vars.AUDIT_QUEUE_MAX ?? 10_000,
     },
-    metrics: { apiKeys: metricsApiKeys },
+    metrics: {
+      apiKeys: metricsApiKeys,
+      internalCidrs: vars.METRICS_INTERNAL_CIDRS ?? DEFAULT_INTERNAL_CIDRS,
+      failureLimit: vars.METRICS_FAILURE_LIMIT ?? 10,
+      failureCooldownMs: vars.METRICS_FAILURE_COOLDOWN_MS ?? 300_000,
+    },
     publicDocsEnabled: vars.PUBLIC_DOCS_ENABLED ?? !isProduction,
   });
 }

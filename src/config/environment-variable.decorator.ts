@@ -104,6 +104,19 @@ export const IsTrustProxy = (): PropertyDecorator =>
     }),
   );
 
+/** After `CommaSeparated`: addresses and CIDRs (IPv4 or IPv6), as `METRICS_INTERNAL_CIDRS` takes them. */
+export const IsAddressList = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'isAddressList',
+    validator: {
+      validate: (value): boolean => badAddressEntries(value).length === 0,
+      defaultMessage: (args): string =>
+        badAddressEntries(args?.value)
+          .map((entry) => `"${entry}" is not an address or a CIDR`)
+          .join('\n'),
+    },
+  });
+
 function splitList(value: string): string[] {
   return value
     .split(',')
@@ -149,6 +162,11 @@ function badProxyEntries(value: unknown): string[] {
   if (typeof value === 'boolean' || typeof value === 'number') return [];
   if (!Array.isArray(value)) return [String(value)];
   return value.map(String).filter((entry) => !isProxyEntry(entry));
+}
+
+function badAddressEntries(value: unknown): string[] {
+  if (!Array.isArray(value)) return [String(value)];
+  return value.map(String).filter((entry) => PROXY_NAMES.includes(entry) || !isProxyEntry(entry));
 }
 
 function isProxyEntry(entry: string): boolean {

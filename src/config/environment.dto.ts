@@ -5,6 +5,7 @@ import {
   IsIntegerBetween,
   IsOneOf,
   IsOriginList,
+  IsAddressList,
   IsTrustProxy,
   IsUrlWithProtocol,
 } from './environment-variable.decorator';
@@ -69,6 +70,11 @@ export class EnvironmentVariables {
   /** Several keys, comma-separated, so a key can be rotated without downtime. */
   @IsOptional() @CommaSeparated() METRICS_API_KEYS?: string[];
   @IsOptional() @IsString() METRICS_API_KEY?: string;
+  /** Where `x-internal-request: true` is honoured (the client address as Express sees it). */
+  @IsOptional() @CommaSeparated() @IsAddressList() METRICS_INTERNAL_CIDRS?: string[];
+  /** Failed /metrics attempts from one address within RATE_LIMIT_WINDOW_MS before a cool-down. */
+  @IsOptional() @IsIntegerBetween(1, 10_000) METRICS_FAILURE_LIMIT?: number;
+  @IsOptional() @IsIntegerBetween(1_000, 86_400_000) METRICS_FAILURE_COOLDOWN_MS?: number;
 
   // --- audit trail ---
   @IsOptional() @IsIntegerBetween(1, 36_500) AUDIT_RETENTION_DAYS?: number;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { CallGateway } from './call.gateway';
 import { CallService } from './calls/call.service';
 import { CallStore } from './calls/call.store';
@@ -12,6 +13,7 @@ import { RelayService } from './relay/relay.service';
 import { RoutingService } from './routing/routing.service';
 import { SessionRevocationGateway } from './session-revocation.gateway';
 import { SignalingGateway } from './signaling.gateway';
+import { SignalingMetrics } from './signaling.metrics';
 import { SocketIoNotifier } from './socket-io.notifier';
 import { InMemoryVisitorStore } from './visitors/in-memory-visitor.store';
 import { VisitorService } from './visitors/visitor.service';
@@ -22,7 +24,7 @@ import { VisitorStore } from './visitors/visitor.store';
  * the relay, over state stores (in memory here; the same ports take a shared implementation).
  */
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, MetricsModule],
   providers: [
     SignalingGateway,
     CallGateway,
@@ -32,6 +34,7 @@ import { VisitorStore } from './visitors/visitor.store';
     VisitorService,
     CallService,
     RelayService,
+    SignalingMetrics,
     SocketIoNotifier,
     { provide: ClientNotifier, useExisting: SocketIoNotifier },
     { provide: PresenceStore, useClass: InMemoryPresenceStore },

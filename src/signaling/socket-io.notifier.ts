@@ -12,6 +12,11 @@ export class SocketIoNotifier extends ClientNotifier {
     this.server = server;
   }
 
+  /** Connections open on this instance. */
+  connectedSockets(): number {
+    return this.server?.engine.clientsCount ?? 0;
+  }
+
   toAgent<E extends keyof ServerEvents>(
     agentId: string,
     event: E,

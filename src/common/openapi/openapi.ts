@@ -18,6 +18,9 @@ export const DOCS_PATH = 'docs';
 /** The security scheme `@AdminAuth()` refers to (`ApiBearerAuth(BEARER_SCHEME)`). */
 export const BEARER_SCHEME = 'bearer';
 
+/** The security scheme `@MetricsApiKey()` refers to: the `x-metrics-api-key` header. */
+export const METRICS_KEY_SCHEME = 'metricsApiKey';
+
 /**
  * Every path the docs are served under, matched the way Express routes them (case-insensitively,
  * trailing slash optional): the UI at `/docs`, its assets and the document-bearing
@@ -64,6 +67,16 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         description: 'A Supabase access token of a directory user; the role comes from the directory.',
       },
       BEARER_SCHEME,
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'x-metrics-api-key',
+        description:
+          'One of METRICS_API_KEYS. Also accepted as `Authorization: Bearer`, the basic-auth password or `?key=`.',
+      },
+      METRICS_KEY_SCHEME,
     )
     .build();
   return SwaggerModule.createDocument(app, config);

@@ -1,6 +1,7 @@
 import { ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { ErrorCode } from '../errors/error-code';
+import { httpBudgetOf } from './http-budget.decorator';
 import { TransportThrottlerGuard } from './transport-throttler.guard';
 import { httpSource, routeTarget } from '../http-source';
 
@@ -22,7 +23,7 @@ export class HttpThrottlerGuard extends TransportThrottlerGuard {
       code: ErrorCode.RateLimited,
       source: httpSource(req),
       target: routeTarget(req),
-      details: { scope: 'http' },
+      details: { scope: httpBudgetOf(context) ?? 'http' },
     });
     throw new HttpException(
       { statusCode: 429, error: 'Too many requests. Please slow down.', code: ErrorCode.RateLimited },

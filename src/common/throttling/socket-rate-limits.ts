@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ThrottlerOptions } from '@nestjs/throttler';
 import type { AppConfig } from '../../config/app-config';
+import { httpBudgetOf } from './http-budget.decorator';
 
 /** Login is keyed by IP whatever the socket already is: it is the credential-guessing surface. */
 export const LOGIN_EVENT = 'agent:login';
@@ -49,8 +50,8 @@ export function socketThrottleKey(event: string, tracker: string): string {
 }
 
 /**
- * Every named throttler: `default` for HTTP (per IP; health routes opt out with @SkipThrottle())
- * and one per socket budget. Each applies only to its own transport and, for sockets, its events.
+ * Every named throttler: `default` for HTTP (per IP; health routes opt out with @SkipThrottle()),
+ * `metrics` for the routes marked `@HttpBudget('metrics')`, and one per socket budget. Each applies only to its own transport and, for sockets, its events.
  */
 export function throttlers(rateLimit: AppConfig['rateLimit']): ThrottlerOptions[] {
   const ttl = rateLimit.windowMs;
@@ -62,7 +63,18 @@ export function throttlers(rateLimit: AppConfig['rateLimit']): ThrottlerOptions[
       context.getType() !== 'ws' || socketThrottlerOf(String(context.switchToWs().getPattern())) !== name,
   });
   return [
-    { name: 'default', ttl, limit: rateLimit.httpMax, skipIf: (context) => context.getType() !== 'http' },
+    {
+      name: 'default',
+      ttl,
+      limit: rateLimit.httpMax,
+      skipIf: (context) => context.getType() !== 'http' || httpBudgetOf(context) !== undefined,
+    },
+    {
+      name: 'metrics',
+      ttl,
+      limit: rateLimit.metricsMax,
+      skipIf: (context) => context.getType() !== 'http' || httpBudgetOf(context) !== 'metrics',
+    },
     socket(LOGIN_THROTTLER, rateLimit.loginMax),
     ...SOCKET_BUDGETS.map((budget) => socket(budget.name, budget.limit)),
     socket(OTHER_THROTTLER, SOCKET_DEFAULT_LIMIT),

@@ -14,6 +14,7 @@ import { isAvailable, PresenceService, profileOf } from '../presence/presence.se
 import type { AgentPresence, PresenceChange } from '../presence/presence.types';
 import type { AssignmentReason, CallEndReason, CallRequestView, CallView, VisitorView } from '../protocol';
 import { RoutingService, servesPool } from '../routing/routing.service';
+import { SignalingMetrics } from '../signaling.metrics';
 import { VisitorService } from '../visitors/visitor.service';
 import type { VisitorRecord } from '../visitors/visitor.types';
 import { CallStore } from './call.store';
@@ -41,6 +42,7 @@ export class CallService implements OnModuleInit {
     private readonly scheduler: Scheduler,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly metrics: SignalingMetrics,
   ) {}
 
   onModuleInit(): void {
@@ -317,6 +319,7 @@ export class CallService implements OnModuleInit {
     const payload = { callId, reason, ...(message !== undefined ? { message } : {}) };
     this.notifier.toVisitor(call.visitorId, 'call:ended', payload);
     this.notifier.toAgent(call.agentId, 'call:ended', payload);
+    this.metrics.callEnded(reason);
     this.logger.log(`call ${callId} ended (${reason})`);
     // A visitor that never came back leaves with its call.
     if (call.disconnectedAt.visitor !== null) await this.visitors.remove(call.visitorId, null);

@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock.service';
+import { AppConfig } from '../config/app-config';
+
+interface Failures {
+  count: number;
+  windowStart: number;
+  coolingUntil: number;
+}
+
+/** Addresses tracked at most; beyond it the stalest entry is forgotten (a flood cannot grow memory). */
+const MAX_TRACKED = 10_000;
+
+/**
+ * Repeated failed /metrics attempts from one address earn it a cool-down (PROTOCOL §4 step 5):
+ * more than METRICS_FAILURE_LIMIT failures within RATE_LIMIT_WINDOW_MS, and every request from it is
+ * answered 429 — the right key included — for METRICS_FAILURE_COOLDOWN_MS. Kept per process: each
+ * instance is scraped, and guessed at, on its own.
+ */
+@Injectable()
+export class MetricsFailureCooldown {
+  private readonly byAddress = new Map<string, Failures>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Milliseconds left of this address's cool-down, 0 when it may try. */
+  remainingMs(ip: string): number {
+    const entry = this.byAddress.get(ip);
+    return entry ? Math.max(0, entry.coolingUntil - this.clock.now()) : 0;
+  }
+
+  /** Counts a failure; true when it starts a cool-down. */
+  fail(ip: string): boolean {
+    const now = this.clock.now();
+    const { failureLimit, failureCooldownMs } = this.config.metrics;
+    let entry = this.byAddress.get(ip);
+    if (!entry || now - entry.windowStart >= this.config.rateLimit.windowMs) {
+      entry = { count: 0, windowStart: now, coolingUntil: entry?.coolingUntil ?? 0 };
+    }
+    entry.count += 1;
+    this.byAddress.delete(ip); // re-inserted last: the Map's order is then least recently failed first
+    this.byAddress.set(ip, entry);
+    if (this.byAddress.size > MAX_TRACKED) this.byAddress.delete(this.byAddress.keys().next().value!);
+    if (entry.count > failureLimit && entry.coolingUntil <= now) {
+      entry.coolingUntil = now + failureCooldownMs;
+      entry.count = 0;
+      return true;
+    }
+    return false;
+  }
+}
