@@ -1,10 +1,11 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { DatabaseModule } from './common/database/database.module';
 import { HttpErrorFilter } from './common/filters/http-error.filter';
+import { HttpAccessLog } from './common/http-access-log.middleware';
 import { HttpThrottlerGuard } from './common/throttling/http-throttler.guard';
 import { AppConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -28,4 +29,8 @@ import { SignalingModule } from './signaling/signaling.module';
     { provide: APP_FILTER, useClass: HttpErrorFilter },
   ],
 })
-export class AppModule {}
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpAccessLog).forRoutes('*');
+  }
+}
