@@ -136,6 +136,7 @@ export class AgentAuthService {
     token: string | undefined,
     source: SecuritySource,
     target: string,
+    guard: string,
   ): Promise<HttpIdentity> {
     const fail = (code: ErrorCode, reason: string, actor?: SecurityActor, orgId?: string): never => {
       const type =
@@ -144,7 +145,17 @@ export class AgentAuthService {
           : code === ErrorCode.AuthRevoked || code === ErrorCode.AuthAgentDisabled
             ? 'auth.forbidden'
             : 'auth.required';
-      this.bus.publish({ type, outcome: 'failure', reason, code, actor, orgId, source, target });
+      this.bus.publish({
+        type,
+        outcome: 'failure',
+        reason,
+        code,
+        actor,
+        orgId,
+        source,
+        target,
+        details: { guard },
+      });
       throw new DomainError(code, failureMessage(code, reason, 'http'));
     };
     if (!token) return fail(ErrorCode.AuthRequired, 'missing_token');
@@ -174,7 +185,7 @@ export class AgentAuthService {
     target: string,
     guard: string,
   ): Promise<HttpIdentity> {
-    const identity = await this.authenticateBearer(token, source, target);
+    const identity = await this.authenticateBearer(token, source, target, guard);
     if (roles.length === 0 || roles.some((role) => roleAtLeast(identity.role, role))) return identity;
     this.bus.publish({
       type: 'auth.forbidden',
