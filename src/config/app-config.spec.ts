@@ -157,6 +157,8 @@ describe('validateEnvironment', () => {
       RATE_LIMIT_HTTP_MAX: config.rateLimit.httpMax,
       RATE_LIMIT_METRICS_MAX: config.rateLimit.metricsMax,
       RATE_LIMIT_LOGIN_MAX: config.rateLimit.loginMax,
+      METRICS_FAILURE_LIMIT: config.metrics.failureLimit,
+      METRICS_FAILURE_COOLDOWN_MS: config.metrics.failureCooldownMs,
     });
     const bounds: [name: string, min: number, max: number][] = [
       ['PORT', 0, 65535],
@@ -171,6 +173,8 @@ describe('validateEnvironment', () => {
       ['RATE_LIMIT_HTTP_MAX', 1, 1_000_000],
       ['RATE_LIMIT_METRICS_MAX', 1, 1_000_000],
       ['RATE_LIMIT_LOGIN_MAX', 1, 1_000_000],
+      ['METRICS_FAILURE_LIMIT', 1, 10_000],
+      ['METRICS_FAILURE_COOLDOWN_MS', 1_000, 86_400_000],
     ];
 
     it('covers every integer variable', () => {
@@ -291,6 +295,52 @@ describe('validateEnvironment', () => {
           (entry) => `TRUST_PROXY: "${entry}" is not a hop count, an address or a CIDR`,
         ),
       );
+    });
+
+    it('reads METRICS_INTERNAL_CIDRS as addresses and CIDRs, IPv4 and IPv6, replacing the defaults', () => {
+      expect(
+        validateEnvironment({
+          METRICS_INTERNAL_CIDRS: ' 10.20.0.0/16 , 192.168.1.10, ::1, fd00::/8,,100.64.0.0/10 ',
+        }).metrics.internalCidrs,
+      ).toEqual(['10.20.0.0/16', '192.168.1.10', '::1', 'fd00::/8', '100.64.0.0/10']);
+      expect(validateEnvironment({ METRICS_INTERNAL_CIDRS: '127.0.0.1' }).metrics.internalCidrs).toEqual([
+        '127.0.0.1',
+      ]);
+    });
+
+    it('names every METRICS_INTERNAL_CIDRS entry that is not an address or a CIDR, proxy-addr names included', () => {
+      expect(
+        problemsOf({
+          METRICS_INTERNAL_CIDRS:
+            'x, 10.0.0.0/8, loopback, linklocal, uniquelocal, Loopback, 10.0.0.0/99, ::1/129, 10.0.0.0/8/8, 10.0.0.0/, internal.example.com, 10.0.0.0/0',
+        }),
+      ).toEqual(
+        [
+          'x',
+          'loopback',
+          'linklocal',
+          'uniquelocal',
+          'Loopback',
+          '10.0.0.0/99',
+          '::1/129',
+          '10.0.0.0/8/8',
+          '10.0.0.0/',
+          'internal.example.com',
+          '10.0.0.0/0',
+        ].map((entry) => `METRICS_INTERNAL_CIDRS: "${entry}" is not an address or a CIDR`),
+      );
+      expect(problemsOf({ METRICS_INTERNAL_CIDRS: 'x' })).toEqual([
+        'METRICS_INTERNAL_CIDRS: "x" is not an address or a CIDR',
+      ]);
+    });
+
+    it('METRICS_INTERNAL_CIDRS is read the same in production', () => {
+      expect(
+        validateEnvironment({ ...PRODUCTION, METRICS_INTERNAL_CIDRS: '10.0.0.0/8' }).metrics.internalCidrs,
+      ).toEqual(['10.0.0.0/8']);
+      expect(problemsOf({ ...PRODUCTION, METRICS_INTERNAL_CIDRS: 'loopback' })).toEqual([
+        'METRICS_INTERNAL_CIDRS: "loopback" is not an address or a CIDR',
+      ]);
     });
   });
 
@@ -472,6 +522,21 @@ describe('validateEnvironment', () => {
         'DATABASE_URL',
       ]);
     });
+
+    it('orders the metrics variables as .env.example does, whatever order they arrive in', () => {
+      const problems = problemsOf({
+        METRICS_FAILURE_COOLDOWN_MS: '999',
+        METRICS_FAILURE_LIMIT: '0',
+        METRICS_INTERNAL_CIDRS: 'x',
+        RATE_LIMIT_METRICS_MAX: '0',
+      });
+      expect(problems).toEqual([
+        'RATE_LIMIT_METRICS_MAX: must be an integer between 1 and 1000000 (got "0")',
+        'METRICS_INTERNAL_CIDRS: "x" is not an address or a CIDR',
+        'METRICS_FAILURE_LIMIT: must be an integer between 1 and 10000 (got "0")',
+        'METRICS_FAILURE_COOLDOWN_MS: must be an integer between 1000 and 86400000 (got "999")',
+      ]);
+    });
   });
 
   describe('empty values', () => {
@@ -504,6 +569,11 @@ describe('validateEnvironment', () => {
       'RATE_LIMIT_HTTP_MAX',
       'RATE_LIMIT_METRICS_MAX',
       'RATE_LIMIT_LOGIN_MAX',
+      'METRICS_API_KEYS',
+      'METRICS_API_KEY',
+      'METRICS_INTERNAL_CIDRS',
+      'METRICS_FAILURE_LIMIT',
+      'METRICS_FAILURE_COOLDOWN_MS',
       'PUBLIC_DOCS_ENABLED',
     ];
 

@@ -43,12 +43,26 @@ export class MetricsFailureCooldown {
     entry.count += 1;
     this.byAddress.delete(ip); // re-inserted last: the Map's order is then least recently failed first
     this.byAddress.set(ip, entry);
-    if (this.byAddress.size > MAX_TRACKED) this.byAddress.delete(this.byAddress.keys().next().value!);
+    if (this.byAddress.size > MAX_TRACKED) this.forgetOne(now);
     if (entry.count > failureLimit && entry.coolingUntil <= now) {
       entry.coolingUntil = now + failureCooldownMs;
       entry.count = 0;
       return true;
     }
     return false;
+  }
+
+  /**
+   * Makes room: the least recently failed address that is not cooling down is forgotten, so that
+   * failing from many fresh addresses cannot push a cooling one out and lift its cool-down.
+   */
+  private forgetOne(now: number): void {
+    for (const [address, entry] of this.byAddress) {
+      if (entry.coolingUntil <= now) {
+        this.byAddress.delete(address);
+        return;
+      }
+    }
+    this.byAddress.delete(this.byAddress.keys().next().value!);
   }
 }

@@ -1,5 +1,6 @@
 import { ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
+import type { ThrottlerLimitDetail } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
 import { ErrorCode } from '../errors/error-code';
 import { httpBudgetOf } from './http-budget.decorator';
 import { TransportThrottlerGuard } from './transport-throttler.guard';
@@ -14,8 +15,17 @@ import { httpSource, routeTarget } from '../http-source';
 export class HttpThrottlerGuard extends TransportThrottlerGuard {
   protected readonly transport = 'http';
 
-  protected override throwThrottlingException(context: ExecutionContext): Promise<void> {
+  protected override throwThrottlingException(
+    context: ExecutionContext,
+    limit: ThrottlerLimitDetail,
+  ): Promise<void> {
     const req = context.switchToHttp().getRequest<Request>();
+    // The throttler names its header after a named throttler (`Retry-After-metrics`); clients and
+    // scrapers look for the standard one.
+    context
+      .switchToHttp()
+      .getResponse<Response>()
+      .setHeader('Retry-After', String(Math.max(1, Math.ceil(limit.timeToBlockExpire))));
     this.bus.publish({
       type: 'ratelimit.blocked',
       outcome: 'failure',
