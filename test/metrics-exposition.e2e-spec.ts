@@ -100,7 +100,7 @@ describe('GET /metrics exposition after real traffic', () => {
     );
   });
 
-  it('an agent event before login is a WsAgentAuthGuard AUTH_REQUIRED rejection', async () => {
+  it('an agent event before login is a WsAgentAuthGuard AUTH_REQUIRED rejection, counted with its code', async () => {
     const labels = { guard: 'WsAgentAuthGuard', code: 'AUTH_REQUIRED' };
     const before = await scrape();
     const anonymous = await bareClient(app);
@@ -113,9 +113,17 @@ describe('GET /metrics exposition after real traffic', () => {
     expect(after.count('signalgate_guard_rejections_total', labels)).toBe(
       before.count('signalgate_guard_rejections_total', labels) + 1,
     );
-    // A guard refusal never reaches the handler: no event result is counted for it.
-    expect(after.count('signalgate_ws_events_total', { event: 'agent:status' })).toBe(
-      before.count('signalgate_ws_events_total', { event: 'agent:status' }),
+    // The event is counted with the code it was refused with, and timed, though it never reached
+    // its handler.
+    const refused = { event: 'agent:status', result: 'AUTH_REQUIRED' };
+    expect(after.count('signalgate_ws_events_total', refused)).toBe(
+      before.count('signalgate_ws_events_total', refused) + 1,
+    );
+    expect(after.count('signalgate_ws_events_total', { event: 'agent:status', result: 'ok' })).toBe(
+      before.count('signalgate_ws_events_total', { event: 'agent:status', result: 'ok' }),
+    );
+    expect(after.count('signalgate_ws_event_duration_seconds_count', { event: 'agent:status' })).toBe(
+      before.count('signalgate_ws_event_duration_seconds_count', { event: 'agent:status' }) + 1,
     );
   });
 

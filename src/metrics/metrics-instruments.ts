@@ -8,7 +8,7 @@ const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 
 /**
  * The instruments the metrics module feeds itself (PROTOCOL §4): from the security-event bus, the
- * gateway interceptor and the HTTP middleware. Feature modules register their own (gauges read
+ * socket adapter and the HTTP middleware. Feature modules register their own (gauges read
  * from their state at scrape time) in the same Registry.
  */
 @Injectable()
@@ -49,13 +49,13 @@ export class MetricsInstruments {
     });
     this.wsEvents = new Counter({
       name: `${METRIC_PREFIX}ws_events_total`,
-      help: 'Socket events that reached their handler, by event and result (ok or the error code).',
+      help: 'Socket events dispatched to a handler, by event and result (ok, or the error code sent).',
       labelNames: ['event', 'result'],
       registers,
     });
     this.wsEventDuration = new Histogram({
       name: `${METRIC_PREFIX}ws_event_duration_seconds`,
-      help: 'Time a socket event spends in validation and its handler, by event.',
+      help: 'Time a socket event spends in the server (throttle, guard, validation, handler), by event.',
       labelNames: ['event'],
       buckets: WS_BUCKETS,
       registers,

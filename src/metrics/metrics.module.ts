@@ -8,11 +8,12 @@ import { MetricsInstruments } from './metrics-instruments';
 import { createMetricsRegistry } from './metrics-registry';
 import { MetricsSummary } from './metrics-summary';
 import { SecurityMetricsSubscriber } from './security-metrics.subscriber';
-import { WsMetricsInterceptor } from './ws-metrics.interceptor';
+import { WsEventMetrics } from './ws-event-metrics';
+import { SocketEventObserver } from '../common/socket/socket-event-observer';
 
 /**
- * The prom-client registry, the instruments fed from the security-event bus, the gateway
- * interceptor and the HTTP middleware, and `GET /metrics` behind `@MetricsApiKey()` (DESIGN §5).
+ * The prom-client registry, the instruments fed from the security-event bus, the socket adapter
+ * (through the SocketEventObserver port) and the HTTP middleware, and `GET /metrics` behind `@MetricsApiKey()` (DESIGN §5).
  * Imports no feature module: signaling and audit import this one to register their own series.
  */
 @Module({
@@ -21,12 +22,13 @@ import { WsMetricsInterceptor } from './ws-metrics.interceptor';
     { provide: Registry, useFactory: createMetricsRegistry },
     MetricsInstruments,
     SecurityMetricsSubscriber,
-    WsMetricsInterceptor,
+    WsEventMetrics,
+    { provide: SocketEventObserver, useExisting: WsEventMetrics },
     MetricsApiKeyGuard,
     MetricsFailureCooldown,
     MetricsSummary,
   ],
-  exports: [Registry, MetricsInstruments, WsMetricsInterceptor],
+  exports: [Registry, MetricsInstruments, SocketEventObserver],
 })
 export class MetricsModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

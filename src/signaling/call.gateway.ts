@@ -1,4 +1,3 @@
-import { UseInterceptors } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -22,7 +21,6 @@ import { DomainError } from '../common/errors/domain-error';
 import { ErrorCode } from '../common/errors/error-code';
 import type { AgentIdentity, SocketData } from '../common/socket/socket-data';
 import { SocketEdge } from '../common/socket/socket-edge.decorator';
-import { WsMetricsInterceptor } from '../metrics/ws-metrics.interceptor';
 import { CallService } from './calls/call.service';
 import { CallHeartbeatDto } from './dto/call-heartbeat.dto';
 import { CallIdDto } from './dto/call-id.dto';
@@ -44,7 +42,6 @@ import { RelayService } from './relay/relay.service';
  */
 @WebSocketGateway()
 @SocketEdge()
-@UseInterceptors(WsMetricsInterceptor)
 export class CallGateway implements OnGatewayDisconnect {
   constructor(
     private readonly calls: CallService,

@@ -1,4 +1,4 @@
-import { Logger, UseInterceptors } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -21,7 +21,6 @@ import { Scheduler } from '../common/scheduler.service';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import type { AgentIdentity, SocketData } from '../common/socket/socket-data';
 import { SocketEdge } from '../common/socket/socket-edge.decorator';
-import { WsMetricsInterceptor } from '../metrics/ws-metrics.interceptor';
 import { socketSource } from '../common/socket/socket-source';
 import { AppConfig } from '../config/app-config';
 import { AgentAwayDto } from './dto/agent-away.dto';
@@ -40,7 +39,6 @@ import { SocketIoNotifier } from './socket-io.notifier';
  */
 @WebSocketGateway()
 @SocketEdge()
-@UseInterceptors(WsMetricsInterceptor)
 export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
   private readonly logger = new Logger(SignalingGateway.name);
 

@@ -6,6 +6,7 @@ import { DEFAULT_MESSAGES, ErrorCode } from '../errors/error-code';
 import { FieldError, WsError } from '../errors/ws-error';
 import { SecurityEventBus } from '../security/security-event-bus.service';
 import type { SocketData } from '../socket/socket-data';
+import { recordRefusal } from '../socket/socket-event-observer';
 import { socketSource } from '../socket/socket-source';
 
 export interface WsErrorPayload {
@@ -42,6 +43,7 @@ export class WsErrorFilter implements ExceptionFilter {
 
     socket.emit('error', payload);
     const ack = host.getArgs().find((arg): arg is (response: unknown) => void => typeof arg === 'function');
+    recordRefusal(ack, payload.code);
     if (ack) ack({ success: false, error: { code: payload.code, message: payload.message } });
     // Packets leave in order, so the client receives the error before the disconnect.
     if (exception instanceof WsError && exception.disconnect) socket.disconnect(true);
