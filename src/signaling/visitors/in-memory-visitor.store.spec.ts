@@ -28,6 +28,11 @@ describe('InMemoryVisitorStore', () => {
     return store.register(registerInput(overrides));
   }
 
+  /** Compare-and-set of a visitor's agent under the default capacity. */
+  function assign(visitorId: string, agentId: string | null, expectedAgentId: string | null, now: number) {
+    return store.assign({ visitorId, agentId, expectedAgentId, capacity: CAPACITY, now });
+  }
+
   describe('register', () => {
     it('creates a waiting session under the fresh id when no preferred id is given', async () => {
       const input = registerInput();
@@ -105,20 +110,8 @@ describe('InMemoryVisitorStore', () => {
     it("releases the agent's load", async () => {
       const one = await registered();
       const two = await registered();
-      await store.assign({
-        visitorId: one.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 5,
-      });
-      await store.assign({
-        visitorId: two.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 6,
-      });
+      await assign(one.visitorId, 'agent_a', null, 5);
+      await assign(two.visitorId, 'agent_a', null, 6);
       expect((await store.loads(['agent_a'])).agent_a.visitors).toBe(2);
 
       const removed = await store.remove(one.visitorId, one.socketId);
@@ -131,13 +124,7 @@ describe('InMemoryVisitorStore', () => {
 
     it('a refused remove leaves the load alone', async () => {
       const visitor = await registered({ socketId: 'socket_a' });
-      await store.assign({
-        visitorId: visitor.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 5,
-      });
+      await assign(visitor.visitorId, 'agent_a', null, 5);
       await store.remove(visitor.visitorId, 'socket_b');
       expect((await store.loads(['agent_a'])).agent_a.visitors).toBe(1);
     });
@@ -156,13 +143,7 @@ describe('InMemoryVisitorStore', () => {
   describe('assign', () => {
     it('assigns a waiting visitor and reports the new count and lastAssignedAt', async () => {
       const visitor = await registered();
-      const result = await store.assign({
-        visitorId: visitor.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 42,
-      });
+      const result = await assign(visitor.visitorId, 'agent_a', null, 42);
       expect(result).toEqual({
         visitor: { ...visitor, agentId: 'agent_a' },
         previousAgentId: null,
@@ -175,33 +156,11 @@ describe('InMemoryVisitorStore', () => {
 
     it('is compare-and-set on expectedAgentId: a stale decision writes nothing', async () => {
       const visitor = await registered();
-      await store.assign({
-        visitorId: visitor.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 1,
-      });
+      await assign(visitor.visitorId, 'agent_a', null, 1);
 
       // Decided while the visitor was still waiting: agent_a got it meanwhile.
-      expect(
-        await store.assign({
-          visitorId: visitor.visitorId,
-          agentId: 'agent_b',
-          expectedAgentId: null,
-          capacity: CAPACITY,
-          now: 2,
-        }),
-      ).toBeNull();
-      expect(
-        await store.assign({
-          visitorId: visitor.visitorId,
-          agentId: 'agent_b',
-          expectedAgentId: 'agent_c',
-          capacity: CAPACITY,
-          now: 2,
-        }),
-      ).toBeNull();
+      expect(await assign(visitor.visitorId, 'agent_b', null, 2)).toBeNull();
+      expect(await assign(visitor.visitorId, 'agent_b', 'agent_c', 2)).toBeNull();
 
       expect(await store.get(visitor.visitorId)).toMatchObject({ agentId: 'agent_a' });
       expect(await store.loads(['agent_a', 'agent_b'])).toEqual({
@@ -231,28 +190,10 @@ describe('InMemoryVisitorStore', () => {
     it('moves a visitor between agents and returns both counts', async () => {
       const moving = await registered();
       const staying = await registered();
-      await store.assign({
-        visitorId: moving.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 1,
-      });
-      await store.assign({
-        visitorId: staying.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 2,
-      });
+      await assign(moving.visitorId, 'agent_a', null, 1);
+      await assign(staying.visitorId, 'agent_a', null, 2);
 
-      const result = await store.assign({
-        visitorId: moving.visitorId,
-        agentId: 'agent_b',
-        expectedAgentId: 'agent_a',
-        capacity: CAPACITY,
-        now: 10,
-      });
+      const result = await assign(moving.visitorId, 'agent_b', 'agent_a', 10);
       expect(result).toEqual({
         visitor: { ...moving, agentId: 'agent_b' },
         previousAgentId: 'agent_a',
@@ -269,20 +210,8 @@ describe('InMemoryVisitorStore', () => {
 
     it('unassigns (agentId null): the previous agent loses the visitor, which waits again', async () => {
       const visitor = await registered();
-      await store.assign({
-        visitorId: visitor.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 1,
-      });
-      const result = await store.assign({
-        visitorId: visitor.visitorId,
-        agentId: null,
-        expectedAgentId: 'agent_a',
-        capacity: CAPACITY,
-        now: 2,
-      });
+      await assign(visitor.visitorId, 'agent_a', null, 1);
+      const result = await assign(visitor.visitorId, null, 'agent_a', 2);
       expect(result).toEqual({
         visitor: { ...visitor, agentId: null },
         previousAgentId: 'agent_a',
@@ -381,15 +310,7 @@ describe('InMemoryVisitorStore', () => {
     });
 
     it('returns null for an unknown visitor', async () => {
-      expect(
-        await store.assign({
-          visitorId: 'visitor_nobody',
-          agentId: 'agent_a',
-          expectedAgentId: null,
-          capacity: CAPACITY,
-          now: 1,
-        }),
-      ).toBeNull();
+      expect(await assign('visitor_nobody', 'agent_a', null, 1)).toBeNull();
       expect(await store.loads(['agent_a'])).toEqual({ agent_a: { visitors: 0, lastAssignedAt: null } });
     });
   });
@@ -402,13 +323,7 @@ describe('InMemoryVisitorStore', () => {
       const held = await registered({ now: 60 });
       await registered({ now: 10, orgId: 'org_two' });
       const middle = await registered({ now: 200 });
-      await store.assign({
-        visitorId: assigned.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 1,
-      });
+      await assign(assigned.visitorId, 'agent_a', null, 1);
       await store.setSocket(held.visitorId, null);
 
       expect((await store.waiting('org_one')).map((v) => v.visitorId)).toEqual([
@@ -440,13 +355,7 @@ describe('InMemoryVisitorStore', () => {
 
       got.orgId = 'org_mutated';
       (await store.waiting('org_one'))[0].agentId = 'agent_mutated';
-      const result = (await store.assign({
-        visitorId: visitor.visitorId,
-        agentId: 'agent_a',
-        expectedAgentId: null,
-        capacity: CAPACITY,
-        now: 1,
-      }))!;
+      const result = (await assign(visitor.visitorId, 'agent_a', null, 1))!;
       result.visitor.agentId = 'agent_mutated';
       (await store.assignedTo('agent_a'))[0].agentId = 'agent_mutated';
       const loads = await store.loads(['agent_a']);
