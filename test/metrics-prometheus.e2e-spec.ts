@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENTS_FILE } from './helpers/app';
-import { onPath } from './helpers/exposition';
+import { onPath, runWithInput } from './helpers/exposition';
 import { TEST_HS256_SECRET } from './helpers/keys';
 import { ServerProcess, spawnServer } from './helpers/process';
 
@@ -12,6 +12,7 @@ import { ServerProcess, spawnServer } from './helpers/process';
 const SCRAPE_JOB = readFileSync(join(__dirname, 'fixtures', 'prometheus-scrape-job.yml'), 'utf8');
 const README = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
 const PROMETHEUS = onPath('prometheus');
+const PROMTOOL = onPath('promtool');
 const METRICS_KEY = 'prometheus-e2e-key-0123456789abcd';
 /**
  * Prometheus hands new targets to its scrapers within 5 s, and a 15 s job's first scrape comes at an
@@ -71,6 +72,39 @@ describe("the README's scrape job", () => {
     expect(README).toContain('```yaml\n' + inReadme + '```');
     expect(SCRAPE_JOB).toContain('type: Bearer');
     expect(SCRAPE_JOB).toContain('credentials_file: __CREDENTIALS_FILE__');
+  });
+});
+
+describe("the README's alert rules", () => {
+  const rules = /```yaml\n(groups:[\s\S]*?)```/.exec(README)?.[1];
+
+  it('are in the README, on the auth-attempt and agents-online series', () => {
+    expect(rules).toContain('signalgate_auth_attempts_total{outcome="failure"}');
+    expect(rules).toContain('signalgate_agents_online{status=~"idle|in_call"}');
+  });
+
+  if (!PROMTOOL) {
+    it('skipped: `promtool` is not on PATH', () => {
+      process.stderr.write(
+        'WARNING: alert rules not checked: `promtool` is not on PATH (.ci/run installs it)\n',
+      );
+    });
+    return;
+  }
+
+  it('pass `promtool check rules`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'signalgate-rules-'));
+    try {
+      const file = join(dir, 'signalgate.rules.yml');
+      writeFileSync(file, rules!);
+      const { code, output } = await runWithInput(PROMTOOL, ['check', 'rules', file], '');
+      expect({ code, output }).toEqual({
+        code: 0,
+        output: expect.stringContaining('SUCCESS: 2 rules found'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
