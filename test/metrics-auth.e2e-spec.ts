@@ -315,9 +315,10 @@ describe('GET /metrics in a production boot without keys', () => {
       expectRefused(missing, 401, { keysConfigured: false });
       statuses.push(missing.res.status);
 
-      // A key is refused when none is configured (no key can be right).
+      // With no keys configured a presented key is ignored (nothing to match it against): only
+      // internal requests pass.
       const keyed = await scrape(testApp, (http) => http.get('/metrics').set('x-metrics-api-key', WRONG_KEY));
-      expectRefused(keyed, 403, { keysConfigured: false });
+      expectRefused(keyed, 401, { keysConfigured: false, keySource: 'header' });
       statuses.push(keyed.res.status);
 
       const internal = await scrape(testApp, (http) =>
@@ -349,6 +350,34 @@ describe('GET /metrics in a production boot without keys', () => {
   });
 });
 
+describe('GET /metrics behind a proxy TRUST_PROXY does not trust', () => {
+  let testApp: TestApp;
+  beforeAll(async () => {
+    // TRUST_PROXY unset: a proxy on this host makes every request look like 127.0.0.1.
+    testApp = await startApp({ ...PRODUCTION, ...GENEROUS, METRICS_API_KEYS: `${KEY_A}` });
+  });
+  afterAll(() => testApp.close());
+
+  it('does not honour the internal header on a forwarded request: the loopback address is the proxy, not the client', async () => {
+    const forwarded = await scrape(testApp, (http) =>
+      http.get('/metrics').set('X-Forwarded-For', PUBLIC_IP).set('x-internal-request', 'true'),
+    );
+    expectRefused(forwarded, 401, { keysConfigured: true });
+    expect(forwarded.published).toContainEqual(
+      expect.objectContaining({ type: 'metrics.internal_spoof', reason: 'untrusted_forwarding' }),
+    );
+    const viaForwarded = await scrape(testApp, (http) =>
+      http.get('/metrics').set('Forwarded', `for=${PUBLIC_IP}`).set('x-internal-request', 'true'),
+    );
+    expectRefused(viaForwarded, 401, { keysConfigured: true });
+    // The same header straight from loopback, with nothing forwarded, is internal.
+    expectAllowed(
+      await scrape(testApp, (http) => http.get('/metrics').set('x-internal-request', 'true')),
+      'internal_request',
+    );
+  });
+});
+
 describe('GET /metrics in a development boot without keys', () => {
   let testApp: TestApp;
   beforeAll(async () => {
@@ -365,10 +394,10 @@ describe('GET /metrics in a development boot without keys', () => {
     expect(testApp.events.filter((event) => event.reason === 'metrics_api_keys_missing')).toEqual([]);
   });
 
-  it('a presented key is still checked, and refused since none is configured', async () => {
-    expectRefused(
+  it('a presented key changes nothing: development without keys is open (PROTOCOL §4.4)', async () => {
+    expectAllowed(
       await scrape(testApp, (http) => http.get('/metrics').set('Authorization', `Bearer ${WRONG_KEY}`)),
-      403,
+      'development_open',
       { keysConfigured: false, keySource: 'bearer' },
     );
   });
@@ -401,14 +430,17 @@ describe('GET /metrics: repeated failures earn the address a cool-down', () => {
 
   const withKey = (key: string) => (http: Http) => http.get('/metrics').set('x-metrics-api-key', key);
 
-  it('more than METRICS_FAILURE_LIMIT failures → 429 RATE_LIMITED with Retry-After, even for the right key, until it ends', async () => {
-    // Three failures are within the limit: the right key still works.
+  it('more than METRICS_FAILURE_LIMIT wrong keys → 429 RATE_LIMITED with Retry-After, even for the right key, until it ends', async () => {
+    // Requests without a key do not count: a browser or a probe behind the scraper's NAT must not
+    // lock the scraper out.
+    for (let i = 0; i < 5; i += 1) expectRefused(await scrape(testApp, (http) => http.get('/metrics')), 401);
+    // Three wrong keys are within the limit: the right key still works.
     expectRefused(await scrape(testApp, withKey(WRONG_KEY)), 403);
-    expectRefused(await scrape(testApp, (http) => http.get('/metrics')), 401);
+    expectRefused(await scrape(testApp, withKey(WRONG_KEY)), 403);
     expectRefused(await scrape(testApp, withKey(WRONG_KEY)), 403);
     expectAllowed(await scrape(testApp, withKey(KEY_A)), 'api_key');
     // The fourth is answered as usual, and starts the cool-down.
-    expectRefused(await scrape(testApp, (http) => http.get('/metrics')), 401);
+    expectRefused(await scrape(testApp, withKey(WRONG_KEY)), 403);
 
     const cooling = await scrape(testApp, withKey(KEY_A));
     expect(cooling.res.status).toBe(429);
@@ -510,7 +542,7 @@ describe('the real server in production without keys', () => {
         count((await request(url).get('/metrics').query({ key: QUERY_ONLY_WRONG })).status);
         count((await request(url).get('/metrics').set('x-internal-request', 'true')).status);
       }
-      expect(Object.fromEntries(statuses)).toEqual({ 200: 10, 401: 10, 403: 10 });
+      expect(Object.fromEntries(statuses)).toEqual({ 200: 10, 401: 20 });
 
       server.child.kill('SIGTERM');
       // Everything logged before the shutdown line has been read once it appears (one pipe, in order).

@@ -36,7 +36,8 @@ export class AuditMetrics {
       collect() {
         const stats = recorder.stats();
         for (const [field, result] of RESULTS) {
-          const delta = stats[field] - (reported[field] ?? 0);
+          // Never negative: a counter only goes up (and prom-client throws on a negative increment).
+          const delta = Math.max(0, stats[field] - (reported[field] ?? 0));
           reported[field] = stats[field];
           // Zero included, so that every result is exposed from the first scrape.
           this.inc({ result }, delta);

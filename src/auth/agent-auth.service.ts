@@ -61,13 +61,25 @@ export class AgentAuthService {
     // Until a credential is verified the claimed agentId is only a claim: it goes to `details`,
     // never to `actor`, so nobody can get failures recorded against an agent they are not.
     const details = { claimedAgentId: request.agentId };
+    // Known once the credential is verified: failures after that say how it was presented.
+    let method: string | undefined;
     const fail = (code: ErrorCode, reason: string, actor?: SecurityActor, orgId?: string): never => {
-      this.bus.publish({ type, outcome: 'failure', reason, code, actor, orgId, source, target, details });
+      this.bus.publish({
+        type,
+        outcome: 'failure',
+        reason,
+        code,
+        method,
+        actor,
+        orgId,
+        source,
+        target,
+        details,
+      });
       throw new DomainError(code, failureMessage(code, reason));
     };
 
     let claims: VerifiedClaims;
-    let method: string;
     let user: DirectoryUser | undefined;
 
     if (request.token === undefined && request.handshake) {

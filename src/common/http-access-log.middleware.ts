@@ -23,7 +23,8 @@ export class HttpAccessLog implements NestMiddleware {
   use(req: Request, res: Response, next: NextFunction): void {
     if (!this.enabled) return next();
     const started = process.hrtime.bigint();
-    res.once('finish', () => {
+    // 'close' also fires for a request the client aborted, which 'finish' never reports.
+    res.once('close', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       this.logger.debug(
         `${req.method} ${redactUrl(req.originalUrl)} ${res.statusCode} ${ms.toFixed(1)}ms ${normaliseIp(req.ip)}`,

@@ -94,10 +94,6 @@ export type Environment = Record<string, string | undefined>;
 
 const DEFAULT_AGENTS_FILE = './config/agents.example.json';
 
-/**
- * Validates the environment with class-validator (`EnvironmentVariables`), then applies the rules
- * that depend on NODE_ENV or on several variables, collecting every problem before failing.
- */
 /** Loopback and the private ranges: where a cluster's own Prometheus usually runs. */
 const DEFAULT_INTERNAL_CIDRS = [
   '127.0.0.0/8',
@@ -108,6 +104,10 @@ const DEFAULT_INTERNAL_CIDRS = [
   'fc00::/7',
 ];
 
+/**
+ * Validates the environment with class-validator (`EnvironmentVariables`), then applies the rules
+ * that depend on NODE_ENV or on several variables, collecting every problem before failing.
+ */
 export function validateEnvironment(env: Environment): AppConfig {
   const variables = plainToInstance(EnvironmentVariables, presentVariables(env));
   // Not whitelisted: the process environment holds many variables that are none of our business.

@@ -21,7 +21,10 @@ describe('preferredFormat (Accept negotiation of GET /metrics)', () => {
     // Prometheus 2 with OpenMetrics off.
     ['text/plain;version=0.0.4;q=1,*/*;q=0.1', 'prometheus'],
     ['APPLICATION/JSON', 'json'],
-    ['application/json;q=0.5, text/plain;q=0.5', 'prometheus'],
+    ['application/json;q=0.5, text/plain;q=0.5', 'json'],
+    ['text/plain;q=0.5, application/json;q=0.5', 'prometheus'],
+    // axios's default.
+    ['application/json, text/plain, */*', 'json'],
   ])('%j → %s', (accept, expected) => {
     expect(preferredFormat(accept)).toBe(expected);
   });

@@ -14,7 +14,8 @@ export class HttpMetricsMiddleware implements NestMiddleware {
 
   use(req: Request, res: Response, next: NextFunction): void {
     const started = process.hrtime.bigint();
-    res.once('finish', () => {
+    // 'close' also fires for a request the client aborted, which 'finish' never reports.
+    res.once('close', () => {
       const template = (req.route as { path?: string } | undefined)?.path;
       this.instruments.httpRequestDuration.observe(
         {

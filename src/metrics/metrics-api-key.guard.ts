@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import proxyAddr from 'proxy-addr';
 import { DomainError } from '../common/errors/domain-error';
@@ -8,27 +8,21 @@ import { fingerprint } from '../common/security/fingerprint';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import type { SecuritySource } from '../common/security/security-event';
 import { AppConfig } from '../config/app-config';
+import { decideMetricsAccess } from './metrics-access-policy';
 import { KeyRing, presentedKey } from './metrics-api-key';
 import { MetricsFailureCooldown } from './metrics-failure-cooldown';
 
-type Decision =
-  | {
-      allow: true;
-      reason: 'api_key' | 'internal_request' | 'development_open';
-      details?: Record<string, unknown>;
-    }
-  | { allow: false; reason: 'missing_key' | 'invalid_key'; details?: Record<string, unknown> };
-
 /**
- * `@MetricsApiKey()` (PROTOCOL §4 "Metrics authentication"), in order: an address cooling down
- * after repeated failures gets 429 whatever it presents; a presented key must match one of
- * METRICS_API_KEYS (SHA-256 digests, constant time); `x-internal-request: true` is honoured only
- * from METRICS_INTERNAL_CIDRS (elsewhere it is ignored and recorded as a spoof); without keys
- * configured, development is open and production lets internal requests only. Every decision is
- * published as `metrics.access`; a key appears in it only as a 12-character fingerprint.
+ * `@MetricsApiKey()` (PROTOCOL §4 "Metrics authentication"): an address cooling down after repeated
+ * wrong keys gets 429 whatever it presents; otherwise `decideMetricsAccess` applies the rules to
+ * what the request carries (keys compared as SHA-256 digests in constant time; the internal header
+ * honoured only from METRICS_INTERNAL_CIDRS, and only when the address is really the client's).
+ * Every decision is published as `metrics.access`, a key only as a 12-character fingerprint; an
+ * internal header that was not honoured is also published as `metrics.internal_spoof`.
  */
 @Injectable()
 export class MetricsApiKeyGuard implements CanActivate {
+  private readonly logger = new Logger(MetricsApiKeyGuard.name);
   private readonly keys: KeyRing;
   private readonly isInternal: (address: string) => boolean;
 
@@ -58,42 +52,43 @@ export class MetricsApiKeyGuard implements CanActivate {
       throw new DomainError(ErrorCode.RateLimited, 'Too many failed attempts. Retry later.');
     }
 
-    const decision = this.decide(req, source, target, ip);
+    const presented = presentedKey(req);
+    const { decision, spoof } = decideMetricsAccess(
+      {
+        presented,
+        claimsInternal: req.get('x-internal-request')?.trim().toLowerCase() === 'true',
+        fromInternalNetwork: this.isInternal(ip),
+        untrustedForwarding:
+          (req.get('x-forwarded-for') ?? req.get('forwarded')) !== undefined && req.ips.length === 0,
+      },
+      {
+        keysConfigured: this.keys.size > 0,
+        production: this.config.isProduction,
+        keyMatches: (key) => this.keys.matches(key),
+      },
+    );
+    if (spoof)
+      this.bus.publish({ type: 'metrics.internal_spoof', outcome: 'failure', reason: spoof, source, target });
+    const details = presented
+      ? {
+          keySource: presented.source,
+          keyFingerprint: fingerprint(presented.key),
+          keysConfigured: this.keys.size > 0,
+        }
+      : { keysConfigured: this.keys.size > 0 };
     if (decision.allow) {
-      this.publish(source, target, 'success', decision.reason, undefined, decision.details);
+      this.publish(source, target, 'success', decision.reason, undefined, details);
       return true;
     }
-    this.cooldown.fail(ip);
+    // Only a wrong key counts towards the cool-down: it is what guessing looks like, while a
+    // request without any key (a browser, an uptime probe behind the same NAT) must not lock the
+    // real scraper out.
+    if (decision.reason === 'invalid_key' && this.cooldown.fail(ip)) {
+      this.logger.warn(`metrics: ${ip} cooled down after repeated wrong keys`);
+    }
     const code = decision.reason === 'missing_key' ? ErrorCode.AuthRequired : ErrorCode.Forbidden;
-    this.publish(source, target, 'failure', decision.reason, code, decision.details);
+    this.publish(source, target, 'failure', decision.reason, code, details);
     throw new DomainError(code, decision.reason === 'missing_key' ? 'API key required' : 'Invalid API key');
-  }
-
-  private decide(req: Request, source: SecuritySource, target: string, ip: string): Decision {
-    const keysConfigured = this.keys.size > 0;
-    const presented = presentedKey(req);
-    if (presented) {
-      const details = { keySource: presented.source, keyFingerprint: fingerprint(presented.key) };
-      return keysConfigured && this.keys.matches(presented.key)
-        ? { allow: true, reason: 'api_key', details }
-        : { allow: false, reason: 'invalid_key', details: { ...details, keysConfigured } };
-    }
-    if (this.claimsInternal(req)) {
-      if (this.isInternal(ip)) return { allow: true, reason: 'internal_request' };
-      this.bus.publish({
-        type: 'metrics.internal_spoof',
-        outcome: 'failure',
-        reason: 'not_internal_network',
-        source,
-        target,
-      });
-    }
-    if (!keysConfigured && !this.config.isProduction) return { allow: true, reason: 'development_open' };
-    return { allow: false, reason: 'missing_key', details: { keysConfigured } };
-  }
-
-  private claimsInternal(req: Request): boolean {
-    return req.get('x-internal-request')?.trim().toLowerCase() === 'true';
   }
 
   private publish(

@@ -13,7 +13,7 @@ const MAX_TRACKED = 10_000;
 
 /**
  * Repeated failed /metrics attempts from one address earn it a cool-down (PROTOCOL §4 step 5):
- * more than METRICS_FAILURE_LIMIT failures within RATE_LIMIT_WINDOW_MS, and every request from it is
+ * more than METRICS_FAILURE_LIMIT wrong keys within RATE_LIMIT_WINDOW_MS, and every request from it is
  * answered 429 — the right key included — for METRICS_FAILURE_COOLDOWN_MS. Kept per process: each
  * instance is scraped, and guessed at, on its own.
  */
@@ -32,7 +32,7 @@ export class MetricsFailureCooldown {
     return entry ? Math.max(0, entry.coolingUntil - this.clock.now()) : 0;
   }
 
-  /** Counts a failure; true when it starts a cool-down. */
+  /** Counts a wrong key; true when it starts a cool-down. */
   fail(ip: string): boolean {
     const now = this.clock.now();
     const { failureLimit, failureCooldownMs } = this.config.metrics;
@@ -57,12 +57,12 @@ export class MetricsFailureCooldown {
    * failing from many fresh addresses cannot push a cooling one out and lift its cool-down.
    */
   private forgetOne(now: number): void {
+    // The entry just added is never cooling, so one is always found.
     for (const [address, entry] of this.byAddress) {
       if (entry.coolingUntil <= now) {
         this.byAddress.delete(address);
         return;
       }
     }
-    this.byAddress.delete(this.byAddress.keys().next().value!);
   }
 }

@@ -8,6 +8,14 @@ import { SocketIoNotifier } from './socket-io.notifier';
 import { VisitorStore } from './visitors/visitor.store';
 
 const STATUSES: readonly AgentStatus[] = ['idle', 'away', 'offline', 'in_call', 'in_simulation'];
+const CALL_END_REASONS: readonly CallEndReason[] = [
+  'agent_ended',
+  'visitor_ended',
+  'timeout',
+  'error',
+  'reconnect_failed',
+  'max_duration',
+];
 
 /**
  * The signaling series of PROTOCOL §4. Gauges read the state stores when Prometheus scrapes (so
@@ -76,6 +84,8 @@ export class SignalingMetrics {
       labelNames: ['outcome'],
       registers,
     });
+    // Every outcome exists from the first scrape, so rate() over it never starts from a gap.
+    for (const outcome of CALL_END_REASONS) this.callsEnded.inc({ outcome }, 0);
   }
 
   callEnded(reason: CallEndReason): void {

@@ -67,7 +67,7 @@ export class HttpErrorFilter implements ExceptionFilter {
           ? fromBody.error
           : typeof response === 'string'
             ? response
-            : exception.message;
+            : withoutQuery(exception.message);
       const body: HttpErrorBody = { statusCode, error, code };
       if (fromBody.details) body.details = fromBody.details;
       return body;
@@ -90,4 +90,9 @@ export class HttpErrorFilter implements ExceptionFilter {
 
 function codeForStatus(status: number): string {
   return CODE_BY_STATUS[status] ?? (status < 500 ? ErrorCode.InvalidPayload : ErrorCode.InternalError);
+}
+
+/** Nest's "Cannot GET /path?query" echoes the URL; a query may carry a credential (`?key=`). */
+function withoutQuery(message: string): string {
+  return message.replace(/\?\S*/, '');
 }
