@@ -27,11 +27,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
-import { SignalgateIoAdapter } from '../src/app.setup';
+import { SignalgateIoAdapter } from '../src/signalgate-io.adapter';
 import type { AppConfig } from '../src/config/app-config';
-import { MetricsInstruments } from '../src/metrics/metrics-instruments';
+import { MetricsInstruments } from '../src/metrics/metrics-instruments.service';
 import { METRIC_PREFIX } from '../src/metrics/metrics-registry';
-import { WsEventMetrics } from '../src/metrics/ws-event-metrics';
+import { WsEventMetrics } from '../src/metrics/ws-event-metrics.service';
 import type { LoadOptions, Phase, PhaseResult } from './fixtures/load';
 
 const ROOT = join(__dirname, '..');

@@ -5,7 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/common.module';
 import { DatabaseModule } from './common/database/database.module';
 import { HttpErrorFilter } from './common/filters/http-error.filter';
-import { HttpAccessLog } from './common/http-access-log.middleware';
+import { HttpAccessLogMiddleware } from './common/http-access-log.middleware';
 import { HttpThrottlerGuard } from './common/throttling/http-throttler.guard';
 import { AppConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
@@ -31,6 +31,6 @@ import { SignalingModule } from './signaling/signaling.module';
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpAccessLog).forRoutes('*');
+    consumer.apply(HttpAccessLogMiddleware).forRoutes('*');
   }
 }

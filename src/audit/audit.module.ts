@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { MetricsModule } from '../metrics/metrics.module';
-import { AuditMetrics } from './audit.metrics';
+import { AuditMetrics } from './audit-metrics.service';
 import { AuditQueryService } from './audit-query.service';
 import { AuditRecorder } from './audit-recorder.service';
 import { AuditRetention } from './audit-retention.service';

@@ -11,7 +11,7 @@ import { ClientIpResolver } from './client-ip-resolver.service';
 import { Scheduler } from './scheduler.service';
 import { ShutdownState } from './shutdown-state.service';
 import { LoginAttemptLimiter } from './throttling/login-attempt-limiter.service';
-import { throttlers } from './throttling/socket-rate-limits';
+import { throttlers } from './throttling/throttlers';
 
 @Global()
 @Module({

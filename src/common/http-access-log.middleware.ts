@@ -12,8 +12,8 @@ const SECRET_PARAMS = /^(key|token|ticket|access_token|api_key|apikey)$/i;
  * its key to a log.
  */
 @Injectable()
-export class HttpAccessLog implements NestMiddleware {
-  private readonly logger = new Logger('HttpAccess');
+export class HttpAccessLogMiddleware implements NestMiddleware {
+  private readonly logger = new Logger(HttpAccessLogMiddleware.name);
   private readonly enabled: boolean;
 
   constructor(config: AppConfig) {

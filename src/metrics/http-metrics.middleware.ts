@@ -1,6 +1,6 @@
 import { Injectable, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { MetricsInstruments } from './metrics-instruments';
+import { MetricsInstruments } from './metrics-instruments.service';
 
 /**
  * Times every HTTP request (`signalgate_http_request_duration_seconds{method,route,status}`),

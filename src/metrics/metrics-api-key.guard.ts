@@ -10,7 +10,7 @@ import type { SecuritySource } from '../common/security/security-event';
 import { AppConfig } from '../config/app-config';
 import { decideMetricsAccess } from './metrics-access-policy';
 import { KeyRing, presentedKey } from './metrics-api-key';
-import { MetricsFailureCooldown } from './metrics-failure-cooldown';
+import { MetricsFailureCooldown } from './metrics-failure-cooldown.service';
 
 /**
  * `@MetricsApiKey()` (PROTOCOL §4 "Metrics authentication"): an address cooling down after repeated

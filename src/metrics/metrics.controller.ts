@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { MetricsApiKey } from './metrics-api-key.decorator';
 import { preferredFormat } from './exposition-format';
 import { openMetricsText } from './metrics-registry';
-import { MetricsSummary, MetricsSummaryBody } from './metrics-summary';
+import { MetricsSummary, MetricsSummaryBody } from './metrics-summary.service';
 
 const JSON_SUMMARY = 'application/json';
 

@@ -3,12 +3,12 @@ import { Registry } from 'prom-client';
 import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { MetricsApiKeyGuard } from './metrics-api-key.guard';
 import { MetricsController } from './metrics.controller';
-import { MetricsFailureCooldown } from './metrics-failure-cooldown';
-import { MetricsInstruments } from './metrics-instruments';
+import { MetricsFailureCooldown } from './metrics-failure-cooldown.service';
+import { MetricsInstruments } from './metrics-instruments.service';
 import { createMetricsRegistry } from './metrics-registry';
-import { MetricsSummary } from './metrics-summary';
+import { MetricsSummary } from './metrics-summary.service';
 import { SecurityMetricsSubscriber } from './security-metrics.subscriber';
-import { WsEventMetrics } from './ws-event-metrics';
+import { WsEventMetrics } from './ws-event-metrics.service';
 import { SocketEventObserver } from '../common/socket/socket-event-observer';
 
 /**

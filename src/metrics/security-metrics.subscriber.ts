@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { SecurityEvent } from '../common/security/security-event';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import { boundedLabel } from './metric-labels';
-import { MetricsInstruments } from './metrics-instruments';
+import { MetricsInstruments } from './metrics-instruments.service';
 
 /** The decisions that check a credential (an agent's token, a refresh, a handshake token). */
 const CREDENTIAL_CHECKS: ReadonlySet<string> = new Set(['auth.login', 'auth.refresh', 'auth.handshake']);

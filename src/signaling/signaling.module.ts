@@ -13,7 +13,7 @@ import { RelayService } from './relay/relay.service';
 import { RoutingService } from './routing/routing.service';
 import { SessionRevocationGateway } from './session-revocation.gateway';
 import { SignalingGateway } from './signaling.gateway';
-import { SignalingMetrics } from './signaling.metrics';
+import { SignalingMetrics } from './signaling-metrics.service';
 import { SocketIoNotifier } from './socket-io.notifier';
 import { InMemoryVisitorStore } from './visitors/in-memory-visitor.store';
 import { VisitorService } from './visitors/visitor.service';

@@ -1,18 +1,19 @@
-import { ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 
-const HTTP_BUDGET_METADATA = 'signalgate:http-budget';
+/** The HTTP budgets a route may take instead of the shared per-IP `default` one. */
+export type HttpBudgetName = 'metrics';
 
 /**
  * Puts an HTTP route on its own named throttler instead of the shared per-IP `default` one
  * (PROTOCOL §6: `/metrics` has 60 per window, counted apart from `/auth/*` and `/admin/*`).
  */
-export const HttpBudget = (name: 'metrics'): MethodDecorator & ClassDecorator =>
-  SetMetadata(HTTP_BUDGET_METADATA, name);
+export const HttpBudget = Reflector.createDecorator<HttpBudgetName>();
 
-/** The budget a route declared, or undefined for the shared one. */
-export function httpBudgetOf(context: ExecutionContext): string | undefined {
-  return (
-    (Reflect.getMetadata(HTTP_BUDGET_METADATA, context.getHandler()) as string | undefined) ??
-    (Reflect.getMetadata(HTTP_BUDGET_METADATA, context.getClass()) as string | undefined)
-  );
+/** Reflector is stateless; the throttlers' `skipIf` callbacks get only the context. */
+const reflector = new Reflector();
+
+/** The budget a route (or its controller) declared, or undefined for the shared one. */
+export function httpBudgetOf(context: ExecutionContext): HttpBudgetName | undefined {
+  return reflector.getAllAndOverride(HttpBudget, [context.getHandler(), context.getClass()]);
 }

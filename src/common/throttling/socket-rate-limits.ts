@@ -1,8 +1,3 @@
-import type { ExecutionContext } from '@nestjs/common';
-import type { ThrottlerOptions } from '@nestjs/throttler';
-import type { AppConfig } from '../../config/app-config';
-import { httpBudgetOf } from './http-budget.decorator';
-
 /** Login is keyed by IP whatever the socket already is: it is the credential-guessing surface. */
 export const LOGIN_EVENT = 'agent:login';
 
@@ -17,7 +12,7 @@ export const IP_KEYED_EVENTS: ReadonlySet<string> = new Set([LOGIN_EVENT, 'visit
  * throttler each event still has its own bucket (the storage key names the event), so a busy
  * WebRTC exchange cannot starve call control and a login storm cannot starve anything.
  */
-const SOCKET_BUDGETS: readonly { name: string; limit: number; events: readonly string[] }[] = [
+export const SOCKET_BUDGETS: readonly { name: string; limit: number; events: readonly string[] }[] = [
   { name: 'ws-visitor-join', limit: 10, events: ['visitor:join'] },
   { name: 'ws-call-request', limit: 5, events: ['call:request'] },
   { name: 'ws-call-control', limit: 20, events: ['call:accept', 'call:reject', 'call:cancel', 'call:end'] },
@@ -26,7 +21,7 @@ const SOCKET_BUDGETS: readonly { name: string; limit: number; events: readonly s
 ];
 /** `agent:login`'s budget comes from RATE_LIMIT_LOGIN_MAX. */
 export const LOGIN_THROTTLER = 'ws-login';
-const OTHER_THROTTLER = 'ws-other';
+export const OTHER_THROTTLER = 'ws-other';
 export const SOCKET_DEFAULT_LIMIT = 120;
 
 /** Per-event limits per window (PROTOCOL §6), `agent:login` aside. */
@@ -47,36 +42,4 @@ export function socketThrottlerOf(event: string): string {
 /** The throttler storage key of one event's budget for one tracker (agent, visitor or ip). */
 export function socketThrottleKey(event: string, tracker: string): string {
   return `ws|${event}|${tracker}`;
-}
-
-/**
- * Every named throttler: `default` for HTTP (per IP; health routes opt out with @SkipThrottle()),
- * `metrics` for the routes marked `@HttpBudget('metrics')`, and one per socket budget. Each applies only to its own transport and, for sockets, its events.
- */
-export function throttlers(rateLimit: AppConfig['rateLimit']): ThrottlerOptions[] {
-  const ttl = rateLimit.windowMs;
-  const socket = (name: string, limit: number): ThrottlerOptions => ({
-    name,
-    ttl,
-    limit,
-    skipIf: (context: ExecutionContext) =>
-      context.getType() !== 'ws' || socketThrottlerOf(String(context.switchToWs().getPattern())) !== name,
-  });
-  return [
-    {
-      name: 'default',
-      ttl,
-      limit: rateLimit.httpMax,
-      skipIf: (context) => context.getType() !== 'http' || httpBudgetOf(context) !== undefined,
-    },
-    {
-      name: 'metrics',
-      ttl,
-      limit: rateLimit.metricsMax,
-      skipIf: (context) => context.getType() !== 'http' || httpBudgetOf(context) !== 'metrics',
-    },
-    socket(LOGIN_THROTTLER, rateLimit.loginMax),
-    ...SOCKET_BUDGETS.map((budget) => socket(budget.name, budget.limit)),
-    socket(OTHER_THROTTLER, SOCKET_DEFAULT_LIMIT),
-  ];
 }

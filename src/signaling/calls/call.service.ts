@@ -14,7 +14,7 @@ import { isAvailable, PresenceService, profileOf } from '../presence/presence.se
 import type { AgentPresence, PresenceChange } from '../presence/presence.types';
 import type { AssignmentReason, CallEndReason, CallRequestView, CallView, VisitorView } from '../protocol';
 import { RoutingService, servesPool } from '../routing/routing.service';
-import { SignalingMetrics } from '../signaling.metrics';
+import { SignalingMetrics } from '../signaling-metrics.service';
 import { VisitorService } from '../visitors/visitor.service';
 import type { VisitorRecord } from '../visitors/visitor.types';
 import { CallStore } from './call.store';

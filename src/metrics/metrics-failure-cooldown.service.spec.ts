@@ -1,6 +1,6 @@
 import type { Clock } from '../common/clock.service';
 import type { AppConfig } from '../config/app-config';
-import { MetricsFailureCooldown } from './metrics-failure-cooldown';
+import { MetricsFailureCooldown } from './metrics-failure-cooldown.service';
 
 const LIMIT = 3;
 const WINDOW_MS = 60_000;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SocketEventObserver } from '../common/socket/socket-event-observer';
-import { MetricsInstruments } from './metrics-instruments';
+import { MetricsInstruments } from './metrics-instruments.service';
 
 interface EventInstruments {
   duration: { observe(seconds: number): void };
