@@ -21,9 +21,7 @@ describe('HTTP access log (real process)', () => {
       METRICS_API_KEYS: KEY,
     });
     try {
-      await server.waitFor('signalgate listening on');
-      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())![1];
-      const url = `http://127.0.0.1:${port}`;
+      const url = await server.listening();
       await request(url).get(`/metrics?key=${KEY}`).expect(200);
       await request(url).get(`/metrics?key=wrong-${KEY}`).expect(403);
       await request(url).get('/health?token=eyJhbGciOiJIUzI1NiJ9.e30.sig').expect(200);

@@ -152,9 +152,7 @@ describe('audit trail: nothing lost through SIGTERM', () => {
       AUDIT_FLUSH_INTERVAL_MS: '60000',
       AUDIT_BATCH_SIZE: '10000',
     });
-    await server.waitFor('signalgate listening on');
-    const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())![1];
-    return { url: `http://127.0.0.1:${port}`, server };
+    return { url: await server.listening(), server };
   }
 
   function countLoginFailures(db: string): number {

@@ -64,9 +64,7 @@ describe('graceful shutdown', () => {
         PORT: '0',
         SQLITE_PATH: join(dir, `${signal}.db`),
       });
-      await server.waitFor('signalgate listening on');
-      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())![1];
-      const url = `http://127.0.0.1:${port}`;
+      const url = await server.listening();
       expect((await request(url).get('/ready')).status).toBe(200);
       const socket = io(url, { transports: ['websocket'], reconnection: false });
       await connected(socket);

@@ -532,9 +532,7 @@ describe('the real server in production without keys', () => {
       LOG_LEVEL: 'debug',
     });
     try {
-      await server.waitFor('signalgate listening on');
-      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())![1];
-      const url = `http://127.0.0.1:${port}`;
+      const url = await server.listening();
       const statuses = new Map<number, number>();
       const count = (status: number): void => void statuses.set(status, (statuses.get(status) ?? 0) + 1);
       for (let i = 0; i < 10; i += 1) {

@@ -138,9 +138,7 @@ describe('Prometheus scrapes a production server with the README job', () => {
       SQLITE_PATH: join(dir, 'signalgate.db'),
       METRICS_API_KEYS: METRICS_KEY,
     });
-    await server.waitFor('signalgate listening on');
-    const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(server.output())![1];
-    const target = `127.0.0.1:${port}`;
+    const target = new URL(await server.listening()).host;
 
     // The key as an operator writes it (`echo KEY > file`), and a wrong one for a second job.
     const keyFile = join(dir, 'signalgate-metrics.key');

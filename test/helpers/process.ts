@@ -11,6 +11,8 @@ export interface ServerProcess {
   exited(timeoutMs?: number): Promise<number | null>;
   /** Resolves once `text` appears in the output. */
   waitFor(text: string, timeoutMs?: number): Promise<void>;
+  /** Resolves with the server's base URL (`http://127.0.0.1:<port>`) once it is listening. */
+  listening(timeoutMs?: number): Promise<string>;
 }
 
 /**
@@ -33,7 +35,7 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
   child.stderr!.on('data', append);
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
-  return {
+  const server: ServerProcess = {
     child,
     output: () => output,
     exited: (timeoutMs = 30_000) =>
@@ -62,5 +64,12 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
         listeners.add(check);
         check();
       }),
+    listening: async (timeoutMs) => {
+      await server.waitFor('signalgate listening on', timeoutMs);
+      const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1];
+      if (!port) throw new Error(`the server did not say which port it listens on; output:\n${output}`);
+      return `http://127.0.0.1:${port}`;
+    },
   };
+  return server;
 }
