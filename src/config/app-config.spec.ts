@@ -56,7 +56,14 @@ describe('validateEnvironment', () => {
         databaseUrl: null,
         sqlitePath: './data/signalgate.db',
         redisUrl: null,
-        rateLimit: { enabled: true, windowMs: 60_000, httpMax: 100, metricsMax: 60, loginMax: 10 },
+        rateLimit: {
+          enabled: true,
+          windowMs: 60_000,
+          httpMax: 100,
+          metricsMax: 60,
+          loginMax: 10,
+          loginAgentMax: 5,
+        },
         audit: {
           retentionDays: 90,
           spillPath: 'data/audit-spill.ndjson',
@@ -64,6 +71,7 @@ describe('validateEnvironment', () => {
           batchSize: 500,
           queueMax: 10_000,
         },
+        callLog: { retentionDays: 90, spillPath: 'data/call-log-spill.ndjson' },
         metrics: {
           apiKeys: [],
           internalCidrs: [
@@ -157,6 +165,8 @@ describe('validateEnvironment', () => {
       RATE_LIMIT_HTTP_MAX: config.rateLimit.httpMax,
       RATE_LIMIT_METRICS_MAX: config.rateLimit.metricsMax,
       RATE_LIMIT_LOGIN_MAX: config.rateLimit.loginMax,
+      RATE_LIMIT_LOGIN_AGENT_MAX: config.rateLimit.loginAgentMax,
+      CALL_LOG_RETENTION_DAYS: config.callLog.retentionDays,
       METRICS_FAILURE_LIMIT: config.metrics.failureLimit,
       METRICS_FAILURE_COOLDOWN_MS: config.metrics.failureCooldownMs,
     });
@@ -173,6 +183,8 @@ describe('validateEnvironment', () => {
       ['RATE_LIMIT_HTTP_MAX', 1, 1_000_000],
       ['RATE_LIMIT_METRICS_MAX', 1, 1_000_000],
       ['RATE_LIMIT_LOGIN_MAX', 1, 1_000_000],
+      ['RATE_LIMIT_LOGIN_AGENT_MAX', 1, 1_000_000],
+      ['CALL_LOG_RETENTION_DAYS', 1, 36_500],
       ['METRICS_FAILURE_LIMIT', 1, 10_000],
       ['METRICS_FAILURE_COOLDOWN_MS', 1_000, 86_400_000],
     ];
@@ -569,6 +581,9 @@ describe('validateEnvironment', () => {
       'RATE_LIMIT_HTTP_MAX',
       'RATE_LIMIT_METRICS_MAX',
       'RATE_LIMIT_LOGIN_MAX',
+      'RATE_LIMIT_LOGIN_AGENT_MAX',
+      'CALL_LOG_RETENTION_DAYS',
+      'CALL_LOG_SPILL_PATH',
       'METRICS_API_KEYS',
       'METRICS_API_KEY',
       'METRICS_INTERNAL_CIDRS',

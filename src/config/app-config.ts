@@ -52,7 +52,10 @@ export class AppConfig {
     readonly windowMs: number;
     readonly httpMax: number;
     readonly metricsMax: number;
+    /** Failed logins (and handshake tokens) per IP per window; successful ones never count. */
     readonly loginMax: number;
+    /** Failed logins claiming one agentId per window. */
+    readonly loginAgentMax: number;
   };
 
   readonly audit!: {
@@ -63,6 +66,13 @@ export class AppConfig {
     readonly batchSize: number;
     /** Records held in memory at most; beyond it the oldest go to the spill file. */
     readonly queueMax: number;
+  };
+
+  readonly callLog!: {
+    /** Rows of calls that ended longer ago than this are purged daily (and at boot). */
+    readonly retentionDays: number;
+    /** Append-only file where rows wait while the database does not answer. */
+    readonly spillPath: string;
   };
 
   readonly metrics!: {
@@ -203,6 +213,7 @@ export function validateEnvironment(env: Environment): AppConfig {
       httpMax: vars.RATE_LIMIT_HTTP_MAX ?? 100,
       metricsMax: vars.RATE_LIMIT_METRICS_MAX ?? 60,
       loginMax: vars.RATE_LIMIT_LOGIN_MAX ?? 10,
+      loginAgentMax: vars.RATE_LIMIT_LOGIN_AGENT_MAX ?? 5,
     },
     audit: {
       retentionDays: vars.AUDIT_RETENTION_DAYS ?? 90,
@@ -210,6 +221,10 @@ export function validateEnvironment(env: Environment): AppConfig {
       flushIntervalMs: vars.AUDIT_FLUSH_INTERVAL_MS ?? 250,
       batchSize: vars.AUDIT_BATCH_SIZE ?? 500,
       queueMax: vars.AUDIT_QUEUE_MAX ?? 10_000,
+    },
+    callLog: {
+      retentionDays: vars.CALL_LOG_RETENTION_DAYS ?? 90,
+      spillPath: vars.CALL_LOG_SPILL_PATH ?? join(dirname(sqlitePath), 'call-log-spill.ndjson'),
     },
     metrics: {
       apiKeys: metricsApiKeys,

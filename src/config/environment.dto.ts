@@ -65,6 +65,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsIntegerBetween(1, 1_000_000) RATE_LIMIT_HTTP_MAX?: number;
   @IsOptional() @IsIntegerBetween(1, 1_000_000) RATE_LIMIT_METRICS_MAX?: number;
   @IsOptional() @IsIntegerBetween(1, 1_000_000) RATE_LIMIT_LOGIN_MAX?: number;
+  @IsOptional() @IsIntegerBetween(1, 1_000_000) RATE_LIMIT_LOGIN_AGENT_MAX?: number;
 
   // --- metrics ---
   /** Several keys, comma-separated, so a key can be rotated without downtime. */
@@ -82,6 +83,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsIntegerBetween(10, 60_000) AUDIT_FLUSH_INTERVAL_MS?: number;
   @IsOptional() @IsIntegerBetween(1, 10_000) AUDIT_BATCH_SIZE?: number;
   @IsOptional() @IsIntegerBetween(100, 1_000_000) AUDIT_QUEUE_MAX?: number;
+
+  // --- call log ---
+  @IsOptional() @IsIntegerBetween(1, 36_500) CALL_LOG_RETENTION_DAYS?: number;
+  @IsOptional() @IsString() CALL_LOG_SPILL_PATH?: string;
 
   // --- docs ---
   @IsOptional() @IsFlag() PUBLIC_DOCS_ENABLED?: boolean;
