@@ -1,15 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { registerWriteResults } from '../common/durable/write-results-counter';
 import { METRIC_PREFIX } from '../metrics/metrics-registry';
-import { AuditRecorder, AuditRecorderStats } from './audit-recorder.service';
-
-/** Recorder counters as `signalgate_audit_events_total{result}` values. */
-const RESULTS: readonly [keyof AuditRecorderStats, string][] = [
-  ['written', 'written'],
-  ['spilled', 'spilled'],
-  ['replayed', 'replayed'],
-  ['writeFailures', 'write_failed'],
-];
+import { AuditRecorder } from './audit-recorder.service';
 
 /**
  * The audit trail's series, read from the recorder at scrape time so that recording itself does
@@ -27,22 +20,11 @@ export class AuditMetrics {
         this.set(recorder.stats().queueDepth);
       },
     });
-    const reported: Partial<Record<keyof AuditRecorderStats, number>> = {};
-    new Counter({
-      name: `${METRIC_PREFIX}audit_events_total`,
-      help: 'Audit records by result: written, spilled (database down), replayed, write_failed (batches).',
-      labelNames: ['result'],
-      registers: [registry],
-      collect() {
-        const stats = recorder.stats();
-        for (const [field, result] of RESULTS) {
-          // Never negative: a counter only goes up (and prom-client throws on a negative increment).
-          const delta = Math.max(0, stats[field] - (reported[field] ?? 0));
-          reported[field] = stats[field];
-          // Zero included, so that every result is exposed from the first scrape.
-          this.inc({ result }, delta);
-        }
-      },
-    });
+    registerWriteResults(
+      registry,
+      `${METRIC_PREFIX}audit_events_total`,
+      'Audit records by result: written, spilled (database down), replayed, write_failed (batches).',
+      () => recorder.stats(),
+    );
   }
 }

@@ -4,13 +4,14 @@ import { roleAtLeast } from '../auth/directory/directory.types';
 import { Clock } from '../common/clock.service';
 import { DomainError } from '../common/errors/domain-error';
 import { ErrorCode } from '../common/errors/error-code';
+import { parseInstant } from '../common/instant';
 import type { SecurityEventType, SecuritySource } from '../common/security/security-event';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import type { ExportFormat } from './audit-export';
 import type { AuditRecord } from './audit-record';
 import { AuditVerifier, VerifyResult } from './audit-verifier.service';
 import { AuditFilter, AuditStore, AuditSummary } from './audit.store';
-import { decodeCursor, encodeCursor, parseInstant } from './dto/audit-query.validators';
+import { decodeCursor, encodeCursor } from './dto/audit-query.validators';
 
 /** The record of PROTOCOL §7 as admins read it: without `seq`, the store's position in the chain. */
 export type PublicAuditRecord = Omit<AuditRecord, 'seq'>;

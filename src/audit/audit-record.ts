@@ -40,6 +40,7 @@ export const AUDIT_TYPES: readonly SecurityEventType[] = [
   'metrics.internal_spoof',
   'admin.audit_read',
   'admin.audit_export',
+  'admin.call_log_read',
   'ratelimit.blocked',
   'audit.retention_purge',
   'config.warning',

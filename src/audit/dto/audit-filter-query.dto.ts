@@ -1,14 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsIn, IsIP, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { INSTANT_DOC, IsInstant } from '../../common/instant';
 import type { SecurityEventType } from '../../common/security/security-event';
 import { IsProtocolId } from '../../common/validation/ids';
 import { AUDIT_TYPES } from '../audit-record';
 import type { AuditFilterQuery } from '../audit-query.service';
-import { IsInstant, toList } from './audit-query.validators';
-
-const INSTANT_DOC =
-  'ISO 8601 (`2026-11-22T08:00:00.000Z`, a zone is required for date-times) or epoch milliseconds';
+import { toList } from './audit-query.validators';
 
 /** The filters shared by list, export (and, picked, summary) of `GET /admin/audit/*` (PROTOCOL §7). */
 export class AuditFilterQueryDto implements AuditFilterQuery {

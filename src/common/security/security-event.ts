@@ -14,6 +14,7 @@ export type SecurityEventType =
   | 'metrics.internal_spoof'
   | 'admin.audit_read'
   | 'admin.audit_export'
+  | 'admin.call_log_read'
   | 'ratelimit.blocked'
   | 'audit.retention_purge'
   | 'config.warning';
