@@ -2,6 +2,7 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { CallLogModule } from './call-log/call-log.module';
 import { CommonModule } from './common/common.module';
 import { DatabaseModule } from './common/database/database.module';
 import { HttpErrorFilter } from './common/filters/http-error.filter';
@@ -20,6 +21,7 @@ import { SignalingModule } from './signaling/signaling.module';
     MetricsModule,
     AuthModule,
     AuditModule,
+    CallLogModule,
     SignalingModule,
     HealthModule,
   ],

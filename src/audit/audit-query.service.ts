@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { AdminReader, adminReadEvent, readableOrgId, readFailureOf } from '../auth/admin-reader';
 import type { HttpIdentity } from '../auth/agent-auth.service';
 import { roleAtLeast } from '../auth/directory/directory.types';
 import { Clock } from '../common/clock.service';
 import { DomainError } from '../common/errors/domain-error';
 import { ErrorCode } from '../common/errors/error-code';
 import { parseInstant } from '../common/instant';
-import type { SecurityEventType, SecuritySource } from '../common/security/security-event';
+import type { SecurityEventType } from '../common/security/security-event';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import type { ExportFormat } from './audit-export';
 import type { AuditRecord } from './audit-record';
@@ -32,13 +33,6 @@ export interface AuditSummaryView extends AuditSummary {
  * with `type` named as the query parameter is.
  */
 export type AuditFilterQuery = Omit<AuditFilter, 'types'> & { type?: readonly SecurityEventType[] };
-
-/** Who reads, and through which request: what the `admin.audit_*` record of the read says. */
-export interface AuditReader {
-  user: HttpIdentity;
-  source: SecuritySource;
-  target: string;
-}
 
 export const AUDIT_PAGE_MAX = 500;
 /** Records per store query while exporting: memory stays bounded whatever the result size. */
@@ -67,7 +61,7 @@ export class AuditQueryService {
   ) {}
 
   /** Newest first, keyset-paged by id: records added during a walk never shift later pages. */
-  list(reader: AuditReader, query: AuditFilterQuery, limit: number, cursor?: string): Promise<AuditPage> {
+  list(reader: AdminReader, query: AuditFilterQuery, limit: number, cursor?: string): Promise<AuditPage> {
     const details = { operation: 'list', filters: filtersOf(query), limit, cursor: cursor !== undefined };
     return this.recorded(
       reader,
@@ -88,7 +82,7 @@ export class AuditQueryService {
     );
   }
 
-  get(reader: AuditReader, id: string): Promise<PublicAuditRecord> {
+  get(reader: AdminReader, id: string): Promise<PublicAuditRecord> {
     return this.recorded(reader, 'admin.audit_read', { operation: 'get', recordId: id }, async () => {
       const record = await this.store.get(id);
       if (!record || !canSee(reader.user, record)) {
@@ -99,7 +93,7 @@ export class AuditQueryService {
   }
 
   summary(
-    reader: AuditReader,
+    reader: AdminReader,
     query: Pick<AuditFilterQuery, 'from' | 'to' | 'orgId'>,
   ): Promise<AuditSummaryView> {
     const details = { operation: 'summary', filters: filtersOf(query) };
@@ -114,7 +108,7 @@ export class AuditQueryService {
     });
   }
 
-  verify(reader: AuditReader): Promise<VerifyResult> {
+  verify(reader: AdminReader): Promise<VerifyResult> {
     return this.recorded(
       reader,
       'admin.audit_read',
@@ -130,7 +124,7 @@ export class AuditQueryService {
    * ends (complete, aborted by the client, or failed), with the number of records delivered.
    */
   exportRecords(
-    reader: AuditReader,
+    reader: AdminReader,
     query: AuditFilterQuery,
     format: ExportFormat,
   ): AsyncGenerator<PublicAuditRecord[]> {
@@ -139,14 +133,14 @@ export class AuditQueryService {
     try {
       filter = this.visibleFilter(reader.user, query);
     } catch (error) {
-      this.publish(reader, 'admin.audit_export', details, failureOf(error));
+      this.publish(reader, 'admin.audit_export', details, readFailureOf(error));
       throw error;
     }
     return this.exportPages(reader, filter, details);
   }
 
   private async *exportPages(
-    reader: AuditReader,
+    reader: AdminReader,
     filter: AuditFilter,
     details: Record<string, unknown>,
   ): AsyncGenerator<PublicAuditRecord[]> {
@@ -166,7 +160,7 @@ export class AuditQueryService {
       }
       failure = undefined;
     } catch (error) {
-      failure = failureOf(error);
+      failure = readFailureOf(error);
       throw error;
     } finally {
       this.publish(
@@ -180,23 +174,14 @@ export class AuditQueryService {
 
   /** The store filter a reader may run: their organisation unless they are a platform admin. */
   private visibleFilter(user: HttpIdentity, query: AuditFilterQuery): AuditFilter {
-    const platform = roleAtLeast(user.role, 'platform_admin');
-    if (!platform && query.orgId !== undefined) {
-      throw new DomainError(
-        ErrorCode.Forbidden,
-        'Only platform admins may filter by orgId.',
-        'org_filter_not_allowed',
-      );
-    }
-    // Only platform admins have no organisation; anyone else without one sees nothing.
-    if (!platform && !user.orgId) throw new DomainError(ErrorCode.Forbidden, undefined, 'no_organization');
+    const orgId = readableOrgId(user, query.orgId);
     return {
       types: query.type,
       outcome: query.outcome,
       agentId: query.agentId,
       userId: query.userId,
       ip: query.ip,
-      orgId: platform ? query.orgId : user.orgId!,
+      orgId,
       from: query.from === undefined ? undefined : instant(query.from),
       to: query.to === undefined ? undefined : instant(query.to),
     };
@@ -204,7 +189,7 @@ export class AuditQueryService {
 
   /** Runs a read and records it once: success with `resultDetails`, or the refusal/failure. */
   private async recorded<T>(
-    reader: AuditReader,
+    reader: AdminReader,
     type: ReadType,
     details: Record<string, unknown>,
     work: () => Promise<T>,
@@ -214,7 +199,7 @@ export class AuditQueryService {
     try {
       result = await work();
     } catch (error) {
-      this.publish(reader, type, details, failureOf(error));
+      this.publish(reader, type, details, readFailureOf(error));
       throw error;
     }
     this.publish(reader, type, { ...details, ...resultDetails(result) });
@@ -222,26 +207,12 @@ export class AuditQueryService {
   }
 
   private publish(
-    reader: AuditReader,
+    reader: AdminReader,
     type: ReadType,
     details: Record<string, unknown>,
     failure?: { reason: string; code?: string },
   ): void {
-    const { user, source, target } = reader;
-    const base = {
-      type,
-      method: user.method,
-      actor: { userId: user.userId, agentId: user.agentId ?? undefined, role: user.role },
-      orgId: user.orgId ?? undefined,
-      source,
-      target,
-      details,
-    };
-    this.bus.publish(
-      failure
-        ? { ...base, outcome: 'failure', reason: failure.reason, code: failure.code }
-        : { ...base, outcome: 'success' },
-    );
+    this.bus.publish(adminReadEvent(type, reader, details, failure));
   }
 }
 
@@ -269,9 +240,4 @@ function filtersOf(query: AuditFilterQuery): Record<string, unknown> {
   const result: Record<string, unknown> = {};
   for (const key of FILTER_KEYS) if (query[key] !== undefined) result[key] = query[key];
   return result;
-}
-
-function failureOf(error: unknown): { reason: string; code?: string } {
-  if (error instanceof DomainError) return { reason: error.reason ?? 'refused', code: error.code };
-  return { reason: 'internal_error', code: ErrorCode.InternalError };
 }

@@ -1,13 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Clock } from '../common/clock.service';
+import { DAY_MS, purgeInBatches, scheduleDailyPurge } from '../common/retention/daily-purge';
 import { Scheduler } from '../common/scheduler.service';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import { AppConfig } from '../config/app-config';
 import { AuditStore } from './audit.store';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Small batches, each its own transaction, so a purge never holds the table for long. */
-const PURGE_BATCH = 1_000;
 const JOB = 'audit:retention';
 
 /**
@@ -27,26 +25,13 @@ export class AuditRetention implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    const run = async (): Promise<void> => {
-      try {
-        await this.purge();
-      } catch (error) {
-        this.logger.error(`retention purge failed (retried tomorrow): ${(error as Error).message}`);
-      } finally {
-        this.scheduler.schedule(JOB, DAY_MS, run);
-      }
-    };
-    this.scheduler.schedule(JOB, 0, run);
+    scheduleDailyPurge(this.scheduler, JOB, this.logger, () => this.purge());
   }
 
   /** Purges what is past the horizon now; returns how many records went. */
   async purge(): Promise<number> {
     const cutoff = new Date(this.clock.now() - this.config.audit.retentionDays * DAY_MS).toISOString();
-    let purged = 0;
-    for (let deleted = await this.store.purgeBatch(cutoff, PURGE_BATCH); deleted > 0;) {
-      purged += deleted;
-      deleted = await this.store.purgeBatch(cutoff, PURGE_BATCH);
-    }
+    const purged = await purgeInBatches((limit) => this.store.purgeBatch(cutoff, limit));
     if (purged > 0) {
       this.logger.log(`purged ${purged} audit records older than ${cutoff}`);
       this.bus.publish({

@@ -8,18 +8,13 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import type { AdminReader } from '../auth/admin-reader';
 import type { HttpIdentity } from '../auth/agent-auth.service';
 import { AdminAuth, CurrentUser } from '../auth/decorators/admin-auth.decorator';
 import { Clock } from '../common/clock.service';
 import { httpSource, routeTarget } from '../common/http-source';
 import { encodeExport, EXPORT_CONTENT_TYPES, exportFilename, writeWithBackpressure } from './audit-export';
-import {
-  AuditPage,
-  AuditQueryService,
-  AuditReader,
-  AuditSummaryView,
-  PublicAuditRecord,
-} from './audit-query.service';
+import { AuditPage, AuditQueryService, AuditSummaryView, PublicAuditRecord } from './audit-query.service';
 import type { VerifyResult } from './audit-verifier.service';
 import { AuditExportQueryDto } from './dto/audit-export-query.dto';
 import { AuditListQueryDto } from './dto/audit-list-query.dto';
@@ -154,6 +149,6 @@ export class AuditController {
   }
 }
 
-function reader(user: HttpIdentity, req: Request): AuditReader {
+function reader(user: HttpIdentity, req: Request): AdminReader {
   return { user, source: httpSource(req), target: routeTarget(req) };
 }

@@ -104,8 +104,16 @@ export interface CallView {
   endedAt: number | null;
 }
 
-export type CallEndReason =
-  'agent_ended' | 'visitor_ended' | 'timeout' | 'error' | 'reconnect_failed' | 'max_duration';
+/** Every reason a call ends with (`call:ended.reason`), in one list the metrics and the call log use. */
+export const CALL_END_REASONS = [
+  'agent_ended',
+  'visitor_ended',
+  'timeout',
+  'error',
+  'reconnect_failed',
+  'max_duration',
+] as const;
+export type CallEndReason = (typeof CALL_END_REASONS)[number];
 
 /** Why a visitor's agent changed or why none is available (`agent:reassigned`, `agent:unavailable`). */
 export type AssignmentReason =
