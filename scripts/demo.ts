@@ -265,7 +265,9 @@ function hints(code: string | undefined, url: string): string[] {
     );
   }
   if (code === 'RATE_LIMITED')
-    out.push('the server limits logins per minute and IP (RATE_LIMIT_LOGIN_MAX, default 10): wait a minute');
+    out.push(
+      'too many failed logins from this address or for this agent (RATE_LIMIT_LOGIN_MAX, RATE_LIMIT_LOGIN_AGENT_MAX): wait a minute',
+    );
   if (code === 'ORG_PAUSED' || code === 'FORBIDDEN')
     out.push('pick an agent of an active organisation with --agent <agentId>');
   if (code === 'NO_AGENT')

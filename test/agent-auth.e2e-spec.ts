@@ -66,7 +66,7 @@ describe('agent authentication (HS256)', () => {
     socket.disconnect();
   });
 
-  it('scenario 2: an invalid token is refused (AUTH_INVALID_TOKEN) and the socket disconnected', async () => {
+  it('scenario 2: an invalid token is refused (AUTH_INVALID_TOKEN); the socket stays connected', async () => {
     const forged = await mintHs256(
       { sub: agent.userId },
       { secret: 'not-the-configured-secret-0123456789abcdef' },
@@ -134,7 +134,7 @@ describe('agent authentication (HS256)', () => {
     socket.disconnect();
   });
 
-  it('refuses each login failure with its code, then disconnects', async () => {
+  it('refuses each login failure with its code; the socket stays connected', async () => {
     const before = testApp.events.length;
     await expectLoginRefused(testApp, { agentId: agent.agentId, token: 'garbage' }, 'AUTH_INVALID_TOKEN');
     // An unverified claim is never recorded as the actor.
@@ -338,14 +338,18 @@ describe('agent authentication (HS256)', () => {
       socket.disconnect();
     }
     const bad = testApp.connect({ auth: { token: 'not-a-token' } });
+    // The message says what happened: the existing dashboard shows only `message`.
     await expect(connected(bad)).rejects.toMatchObject({
-      message: 'unauthorized',
-      data: { code: 'AUTH_INVALID_TOKEN' },
+      message: 'Connection refused: the token is invalid.',
+      data: { code: 'AUTH_INVALID_TOKEN', message: 'Connection refused: the token is invalid.' },
     });
     const expired = testApp.connect({
       auth: { token: await mintHs256({ sub: agent.userId, exp: Math.floor(Date.now() / 1000) - 60 }) },
     });
-    await expect(connected(expired)).rejects.toMatchObject({ data: { code: 'AUTH_EXPIRED' } });
+    await expect(connected(expired)).rejects.toMatchObject({
+      message: 'Connection refused: the token has expired. Sign in again.',
+      data: { code: 'AUTH_EXPIRED' },
+    });
   });
 });
 

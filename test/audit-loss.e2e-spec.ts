@@ -148,6 +148,7 @@ describe('audit trail: nothing lost through SIGTERM', () => {
       // A real key source, so that garbage tokens are refused (no development fallback).
       AUTH_JWT_SECRET: TEST_HS256_SECRET,
       RATE_LIMIT_LOGIN_MAX: '100000',
+      RATE_LIMIT_LOGIN_AGENT_MAX: '100000',
       // Long flush interval and large batches: the burst is still queued in memory at SIGTERM.
       AUDIT_FLUSH_INTERVAL_MS: '60000',
       AUDIT_BATCH_SIZE: '10000',

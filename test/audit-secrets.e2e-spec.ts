@@ -6,7 +6,7 @@ import type { AuditRecord } from '../src/audit/audit-record';
 import { AuditStore } from '../src/audit/audit.store';
 import type { AgentState, ErrorPayload } from '../src/signaling/protocol';
 import { expectLoginRefused, login } from './helpers/agent';
-import { connected, disconnected, next, startApp, TestApp } from './helpers/app';
+import { connected, next, request as ask, startApp, TestApp } from './helpers/app';
 import { onEachDatabase, OpenedDatabase } from './helpers/databases';
 import { fixtures } from './helpers/directory-fixtures';
 import { mintHs256, TEST_HS256_SECRET } from './helpers/keys';
@@ -130,7 +130,7 @@ function credentialsSuite(open: () => Promise<OpenedDatabase>): void {
     code: string,
   ): Promise<void> => {
     const socket = testApp.connect(options);
-    await expect(connected(socket)).rejects.toMatchObject({ message: 'unauthorized', data: { code } });
+    await expect(connected(socket)).rejects.toMatchObject({ data: { code } });
     socket.disconnect();
   };
 
@@ -185,15 +185,15 @@ function credentialsSuite(open: () => Promise<OpenedDatabase>): void {
       token: await valid('refresh-valid', agent.userId),
     });
     expect((await refreshed).agentState.agentId).toBe(agent.agentId);
-    // A refused refresh ends the socket.
+    // A refused refresh ends the session; the socket stays connected, anonymous.
     const refusal = next<ErrorPayload>(first.socket, 'error');
-    const closed = disconnected(first.socket);
     first.socket.emit('agent:login', {
       agentId: agent.agentId,
       token: await invalid('refresh-invalid', agent.userId),
     });
     expect((await refusal).code).toBe('AUTH_INVALID_TOKEN');
-    await closed;
+    expect(await ask(first.socket, 'agent:back')).toMatchObject({ error: { code: 'AUTH_REQUIRED' } });
+    first.socket.disconnect();
 
     // `profile` is accepted and ignored (PROTOCOL §2.1): a credential hidden in it must not be kept.
     const withProfile = testApp.connect();

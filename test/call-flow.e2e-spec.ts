@@ -1,4 +1,12 @@
-import { ack, agentOnline, agents, joinVisitor, SignalingApp, startSignalingApp } from './helpers/signaling';
+import {
+  ack,
+  agentOnline,
+  agents,
+  joinVisitor,
+  SALES_WIDGET_SETTINGS,
+  SignalingApp,
+  startSignalingApp,
+} from './helpers/signaling';
 
 /** PROTOCOL §2.3 happy path, with the exact wire names and payload shapes. */
 describe('a call from join to end (e2e)', () => {
@@ -25,7 +33,7 @@ describe('a call from join to end (e2e)', () => {
         loopVideoUrl: null,
       },
       visitorId: visitor.visitorId,
-      widgetSettings: expect.objectContaining({ position: 'bottom-left', greeting: 'Hello from One' }),
+      widgetSettings: SALES_WIDGET_SETTINGS,
       visitorConnectedAt: expect.any(Number),
     });
     expect(await agent.inbox.next('stats:update')).toEqual({ poolVisitors: 1 });
@@ -48,6 +56,7 @@ describe('a call from join to end (e2e)', () => {
         visitorId: visitor.visitorId,
         pageUrl: 'https://www.one.example/pricing/plans',
         connectedAt: assigned.visitorConnectedAt,
+        location: null,
       },
     });
 
@@ -67,6 +76,7 @@ describe('a call from join to end (e2e)', () => {
     expect(agentSide).toEqual({
       call: {
         callId: accepted.callId,
+        callLogId: expect.stringMatching(/^[0-9a-f-]{36}$/),
         visitorId: visitor.visitorId,
         agentId: agents.a1.agentId,
         startedAt: expect.any(Number),
@@ -76,6 +86,7 @@ describe('a call from join to end (e2e)', () => {
         visitorId: visitor.visitorId,
         pageUrl: 'https://www.one.example/pricing/plans',
         connectedAt: expect.any(Number),
+        location: null,
       },
       reconnectToken: expect.stringMatching(/^[0-9a-f]{64}$/),
     });

@@ -396,11 +396,16 @@ describe('concurrent accepts (e2e)', () => {
       await visitor.inbox.next('call:accepted');
       await settle(100);
       expect(visitor.inbox.all('call:accepted')).toEqual([expect.objectContaining({ callId })]);
-      for (const tab of [tab1, tab2]) {
-        const started = tab.inbox.all<Started>('call:started');
-        expect(started).toHaveLength(round);
-        expect(started.filter((s) => s.call.callId === callId)).toHaveLength(1);
-      }
+      // Only the winning tab carries the call; the other is told it was answered elsewhere.
+      const winner = acks[0].success ? tab1 : tab2;
+      expect(winner.inbox.all<Started>('call:started').filter((s) => s.call.callId === callId)).toHaveLength(
+        1,
+      );
+      expect(loser.inbox.all<Started>('call:started').filter((s) => s.call.callId === callId)).toEqual([]);
+      expect(await loser.inbox.next('call:cancelled')).toEqual({
+        requestId: requested.requestId,
+        reason: 'answered_elsewhere',
+      });
 
       // Reset for the next round: end the call, the visitor leaves.
       await ack(visitor.socket, 'call:end', { callId });

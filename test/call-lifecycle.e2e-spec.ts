@@ -9,6 +9,7 @@ import {
   Incoming,
   joinVisitor,
   requestCall,
+  SALES_WIDGET_SETTINGS,
   settle,
   SignalingApp,
   startCall,
@@ -81,7 +82,7 @@ describe('call lifecycle (e2e)', () => {
       expect(await a2.inbox.next('call:cancelled')).toEqual({ requestId });
       expect(await visitor.inbox.next('agent:unavailable')).toEqual({
         visitorId: visitor.visitorId,
-        widgetSettings: expect.objectContaining({ greeting: 'Hello from One' }),
+        widgetSettings: SALES_WIDGET_SETTINGS,
         poolId: 'pool_sales',
         reason: 'agent_away',
       });
@@ -144,6 +145,7 @@ describe('call lifecycle (e2e)', () => {
         previousAgentId: agents.a1.agentId,
         newAgent: A2(),
         reason: 'ring_no_answer',
+        widgetSettings: SALES_WIDGET_SETTINGS,
       });
       await expectIncoming(a2, requestId, visitor.visitorId);
       expect(app.scheduler.pending(`call:rna:${requestId}`)).toHaveLength(1);
@@ -192,8 +194,11 @@ describe('call lifecycle (e2e)', () => {
         previousAgentId: agents.a1.agentId,
         newAgent: A2(),
         reason: 'agent_away',
+        widgetSettings: SALES_WIDGET_SETTINGS,
       });
-      expect(await a2.inbox.next('stats:update')).toEqual({ poolVisitors: 1 });
+      // Who greets the visitor changed, not how many visitors the pool has: a2 was told 1 at login.
+      await settle();
+      expect(a2.inbox.all('stats:update')).toEqual([{ poolVisitors: 1 }]);
 
       expect(await ack(a2.socket, 'agent:status', { status: 'away' })).toEqual({
         success: true,
@@ -201,7 +206,7 @@ describe('call lifecycle (e2e)', () => {
       });
       expect(await visitor.inbox.next('agent:unavailable')).toEqual({
         visitorId: visitor.visitorId,
-        widgetSettings: expect.objectContaining({ greeting: 'Hello from One' }),
+        widgetSettings: SALES_WIDGET_SETTINGS,
         poolId: 'pool_sales',
         previousAgentName: 'A2 (sales tier 1)',
         reason: 'agent_away',
@@ -219,7 +224,7 @@ describe('call lifecycle (e2e)', () => {
       });
       expect(await visitor.inbox.next('agent:unavailable')).toEqual({
         visitorId: visitor.visitorId,
-        widgetSettings: expect.objectContaining({ greeting: 'Hello from One' }),
+        widgetSettings: SALES_WIDGET_SETTINGS,
         poolId: 'pool_sales',
         previousAgentName: 'A1 (sales tier 1)',
         reason: 'agent_offline',
@@ -331,6 +336,16 @@ describe('call lifecycle (e2e)', () => {
 
       const back = await agentOnline(app, 'a1', { available: false });
       expect(back.state.status).toBe('in_call');
+      // The login alone resumes the call on the new socket (the dashboard's token refresh sends no
+      // call:reconnect): the visitor is told, with a new token of its own.
+      const resumed = await visitor.inbox.next<Token>('call:reconnected');
+      expect(resumed).toEqual({
+        callId: call.callId,
+        reconnectToken: expect.stringMatching(HEX64),
+        peerId: agents.a1.agentId,
+        agent: expect.objectContaining({ id: agents.a1.agentId, displayName: 'A1 (sales tier 1)' }),
+      });
+      // The documented reconnect still works with the agent's token, and rotates both.
       expect(
         await ack(back.socket, 'call:reconnect', { reconnectToken: call.agentToken, role: 'agent' }),
       ).toEqual({
@@ -338,12 +353,8 @@ describe('call lifecycle (e2e)', () => {
         callId: call.callId,
       });
       const visitorSide = await visitor.inbox.next<Token>('call:reconnected');
-      expect(visitorSide).toEqual({
-        callId: call.callId,
-        reconnectToken: expect.stringMatching(HEX64),
-        peerId: agents.a1.agentId,
-        agent: expect.objectContaining({ id: agents.a1.agentId, displayName: 'A1 (sales tier 1)' }),
-      });
+      expect(visitorSide).toEqual({ ...resumed, reconnectToken: expect.stringMatching(HEX64) });
+      expect(visitorSide.reconnectToken).not.toBe(resumed.reconnectToken);
       const agentSide = await back.inbox.next<Token>('call:reconnected');
       expect(agentSide).toEqual({
         callId: call.callId,
@@ -483,10 +494,11 @@ describe('call lifecycle (e2e)', () => {
         previousAgentId: agents.a1.agentId,
         newAgent: A2(),
         reason,
+        widgetSettings: SALES_WIDGET_SETTINGS,
       });
     });
 
-    it('passes on what rang an agent that logs out, and reassigns its visitors', async () => {
+    it('passes on what rang an agent that logs out, and reassigns its visitors once the grace is over', async () => {
       const a1 = await agentOnline(app, 'a1');
       const visitor = await joinVisitor(app);
       const a2 = await agentOnline(app, 'a2');
@@ -496,21 +508,32 @@ describe('call lifecycle (e2e)', () => {
       expect(await ack(a1.socket, 'agent:logout')).toEqual({ success: true });
       expect(await a1.inbox.next('call:cancelled')).toEqual({ requestId });
       await expectIncoming(a2, requestId, visitor.visitorId);
+      // agent:logout is how the existing dashboard refreshes its token: the agent keeps its
+      // visitors through the disconnect grace, in case it logs in again.
+      await settle();
+      expect(visitor.inbox.all('agent:reassigned')).toEqual([]);
+      expect(await app.scheduler.fire(`presence:grace:${agents.a1.agentId}`)).toBe(1);
       expect(await visitor.inbox.next('agent:reassigned')).toEqual({
         previousAgentId: agents.a1.agentId,
         newAgent: A2(),
         reason: 'agent_offline',
+        widgetSettings: SALES_WIDGET_SETTINGS,
       });
     });
 
-    it('ends a connected call when the agent logs out', async () => {
+    it('holds a connected call when the agent logs out, and ends it if the agent does not come back', async () => {
       const a1 = await agentOnline(app, 'a1');
       const visitor = await joinVisitor(app);
       const { callId } = await startCall(a1, visitor);
 
       expect(await ack(a1.socket, 'agent:logout')).toEqual({ success: true });
-      expect(await visitor.inbox.next('call:ended')).toEqual({ callId, reason: 'agent_ended' });
-      expect(await a1.inbox.next('call:ended')).toEqual({ callId, reason: 'agent_ended' });
+      expect(await visitor.inbox.next('call:reconnecting')).toEqual({
+        callId,
+        message: expect.any(String),
+        timeoutSeconds: 10,
+      });
+      expect(await app.scheduler.fire(`call:reconnect:${callId}:agent`)).toBe(1);
+      expect(await visitor.inbox.next('call:ended')).toEqual({ callId, reason: 'reconnect_failed' });
       expect(app.scheduler.pending(`call:max-duration:${callId}`)).toEqual([]);
     });
   });
@@ -536,6 +559,7 @@ describe('call lifecycle (e2e)', () => {
         previousAgentId: agents.a1.agentId,
         newAgent: A2(),
         reason: 'agent_offline',
+        widgetSettings: SALES_WIDGET_SETTINGS,
       });
     });
   });
@@ -616,6 +640,7 @@ describe('call lifecycle (e2e)', () => {
           previousAgentId: agents.a1.agentId,
           newAgent: A2(),
           reason: 'agent_away',
+          widgetSettings: SALES_WIDGET_SETTINGS,
         });
         expect(a2.inbox.all('agent:marked_away')).toEqual([]);
       } finally {

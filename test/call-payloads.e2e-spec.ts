@@ -88,6 +88,13 @@ const BAD_TOKENS: [string, unknown][] = [
 ];
 
 const SIGNAL = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' };
+const SNAPSHOT = {
+  html: '<html><body>pricing</body></html>',
+  url: 'https://www.one.example/pricing/plans',
+  title: 'Plans',
+  viewport: { width: 1280, height: 720 },
+  timestamp: 1,
+};
 const LONG_URL = `https://www.one.example/pricing/${'a'.repeat(2048)}`;
 
 /** Cases of one event: every field wrong in every way, each required field missing, an extra field, non-objects. */
@@ -252,6 +259,92 @@ const TABLE: Case[] = [
       },
     ),
   ]),
+  // The existing widget's other events (PROTOCOL §2.4).
+  ...casesFor('widget:pageview', 'ringVisitor', () => ({ agentId: agents.a2.agentId }), {
+    agentId: required([...BAD_IDS, ['null', null]]),
+  }),
+  ...casesFor('visitor:interaction', 'ringVisitor', () => ({ interactionType: 'click', timestamp: 1 }), {
+    interactionType: required([
+      ['a number', 1],
+      ['null', null],
+      ['empty', ''],
+      ['65 characters', 'c'.repeat(65)],
+    ]),
+    timestamp: required([
+      ['a string', '1700000000000'],
+      ['null', null],
+      ['negative', -1],
+    ]),
+  }),
+  ...casesFor(
+    'widget:missed_opportunity',
+    'ringVisitor',
+    () => ({ triggerDelaySeconds: 3, poolId: 'pool_sales' }),
+    {
+      triggerDelaySeconds: required([
+        ['a string', '3'],
+        ['null', null],
+        ['negative', -1],
+        ['over a day', 86_401],
+      ]),
+      // null is a valid poolId: the page matched no pool.
+      poolId: required(BAD_IDS),
+    },
+  ),
+  ...casesFor('cobrowse:snapshot', 'callVisitor', () => ({ ...SNAPSHOT }), {
+    html: required([
+      ['a number', 1],
+      ['null', null],
+      ['over 1 MiB - 4 KiB', 'h'.repeat(1024 * 1024 - 4 * 1024 + 1)],
+    ]),
+    url: required([
+      ['a number', 1],
+      ['2049 characters', LONG_URL.slice(0, 2049)],
+    ]),
+    title: required([
+      ['null', null],
+      ['1025 characters', 't'.repeat(1025)],
+    ]),
+    viewport: required([
+      ['a string', '1280x720'],
+      ['null', null],
+    ]),
+    timestamp: required([
+      ['a string', '1'],
+      ['negative', -1],
+    ]),
+  }),
+  // Pointer, scroll and selection updates are free-form: only their shape and size are checked.
+  ...['cobrowse:mouse', 'cobrowse:scroll', 'cobrowse:selection'].flatMap((event): Case[] => [
+    ...NON_OBJECTS.map(([what, value]): Case => ({
+      event,
+      from: 'callVisitor',
+      label: `${what} payload`,
+      payload: () => value,
+    })),
+    {
+      event,
+      from: 'callVisitor',
+      label: 'over 4 KiB',
+      payload: () => ({ x: 1, y: 2, pad: 'p'.repeat(4 * 1024) }),
+      fields: ['payload'],
+    },
+  ]),
+  // Every other event is refused past 16 KiB before anything looks at its fields.
+  ...(
+    [
+      ['heartbeat', 'idleAgent', { timestamp: 1 }],
+      ['agent:status', 'idleAgent', { status: 'away' }],
+      ['visitor:interaction', 'ringVisitor', { interactionType: 'click', timestamp: 1 }],
+      ['call:end', 'callVisitor', { callId: 'call_x' }],
+    ] as const
+  ).map(([event, from, payload]): Case => ({
+    event,
+    from,
+    label: 'over 16 KiB',
+    payload: () => ({ ...payload, pad: 'p'.repeat(16 * 1024) }),
+    fields: ['payload'],
+  })),
 ];
 
 interface ErrorEvent {
@@ -315,7 +408,7 @@ describe('INVALID_PAYLOAD on every client event (e2e)', () => {
   });
   afterAll(() => app.close());
 
-  it('covers every client event of PROTOCOL §2.1/§2.2 but agent:login', () => {
+  it('covers every client event of PROTOCOL §2.1/§2.2/§2.4 but agent:login', () => {
     expect(new Set(TABLE.map((c) => c.event))).toEqual(
       new Set([
         'agent:logout',
@@ -333,6 +426,13 @@ describe('INVALID_PAYLOAD on every client event (e2e)', () => {
         'call:heartbeat',
         'call:reconnect',
         'webrtc:signal',
+        'widget:pageview',
+        'visitor:interaction',
+        'widget:missed_opportunity',
+        'cobrowse:snapshot',
+        'cobrowse:mouse',
+        'cobrowse:scroll',
+        'cobrowse:selection',
       ]),
     );
   });
@@ -487,9 +587,10 @@ describe('INVALID_PAYLOAD on every client event (e2e)', () => {
       status: 'idle',
     });
     expect(await ack(fresh.socket, 'visitor:disconnect')).toEqual({ success: true });
+    // Logging out (a token refresh, for the existing dashboard) holds the call for the agent's return.
     expect(await ack(a2.socket, 'agent:logout')).toEqual({ success: true });
-    expect(await ringVisitor.inbox.next('call:ended')).toEqual(
-      expect.objectContaining({ reason: 'agent_ended' }),
+    expect(await ringVisitor.inbox.next('call:reconnecting')).toEqual(
+      expect.objectContaining({ timeoutSeconds: 10 }),
     );
     expect(a1.socket.connected && a2.socket.connected && callVisitor.socket.connected).toBe(true);
   });
@@ -503,7 +604,7 @@ describe('the socket frame limit (e2e)', () => {
   });
   afterEach(() => app.close());
 
-  it('closes a connection that sends a frame over 64 KiB; other clients keep working', async () => {
+  it('closes a connection that sends a frame over 1 MiB; other clients keep working', async () => {
     const a1 = await agentOnline(app, 'a1');
     const flooder = await joinVisitor(app);
     const other = await joinVisitor(app);
@@ -513,7 +614,7 @@ describe('the socket frame limit (e2e)', () => {
     const closed = disconnected(flooder.socket);
     flooder.socket.emit('webrtc:signal', {
       targetId: agents.a1.agentId,
-      signal: { type: 'offer', sdp: 'a'.repeat(65 * 1024) },
+      signal: { type: 'offer', sdp: 'a'.repeat(1.1 * 1024 * 1024) },
     });
     expect(await closed).toEqual(expect.any(String));
     expect(flooder.socket.connected).toBe(false);

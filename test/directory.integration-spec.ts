@@ -86,9 +86,17 @@ function directoryStoreSuite(open: () => Promise<OpenedDatabase>): void {
       status: 'paused',
       rnaTimeoutSeconds: 30,
       maxCallDurationMinutes: 45,
-      widgetSettings: { position: 'top-left', nested: { on: true } },
+      widgetSettings: { position: 'top-left', cobrowse_enabled: false },
       // pool_acme_support is not in this file: it must keep its rules.
-      pools: [{ ...sales, name: 'Sales EU', isDefault: false, rules: [sales.rules[1]] }],
+      pools: [
+        {
+          ...sales,
+          name: 'Sales EU',
+          isDefault: false,
+          rules: [sales.rules[1]],
+          widgetSettings: { theme: 'light', trigger_delay: 0 },
+        },
+      ],
     };
     const updatedAnn: DirectoryUser = {
       ...ann,
@@ -113,7 +121,7 @@ function directoryStoreSuite(open: () => Promise<OpenedDatabase>): void {
       status: 'paused',
       rnaTimeoutSeconds: 30,
       maxCallDurationMinutes: 45,
-      widgetSettings: { position: 'top-left', nested: { on: true } },
+      widgetSettings: { position: 'top-left', cobrowse_enabled: false },
     });
     expect(loadedAcme.pools.find((p) => p.id === 'pool_acme_sales')).toEqual({
       id: 'pool_acme_sales',
@@ -121,6 +129,7 @@ function directoryStoreSuite(open: () => Promise<OpenedDatabase>): void {
       name: 'Sales EU',
       isDefault: false,
       rules: [sales.rules[1]],
+      widgetSettings: { theme: 'light', trigger_delay: 0 },
     });
     expect(loadedAcme.pools.find((p) => p.id === 'pool_acme_support')).toEqual(
       acme.pools.find((p) => p.id === 'pool_acme_support'),
@@ -152,7 +161,16 @@ function directoryStoreSuite(open: () => Promise<OpenedDatabase>): void {
       rnaTimeoutSeconds: 15,
       maxCallDurationMinutes: 120,
       widgetSettings: {},
-      pools: [{ id: 'pool:with:colons', orgId: 'org_many', name: 'Many', isDefault: true, rules }],
+      pools: [
+        {
+          id: 'pool:with:colons',
+          orgId: 'org_many',
+          name: 'Many',
+          isDefault: true,
+          rules,
+          widgetSettings: {},
+        },
+      ],
     };
     await store.upsert({ organizations: [org], users: [] });
     expect((await store.load()).organizations[0].pools[0].rules).toEqual(rules);
@@ -190,7 +208,9 @@ function directoryStoreSuite(open: () => Promise<OpenedDatabase>): void {
       rnaTimeoutSeconds: 15,
       maxCallDurationMinutes: 120,
       widgetSettings: {},
-      pools: [{ id: 'pool_big', orgId: 'org_big', name: 'Big', isDefault: true, rules: [] }],
+      pools: [
+        { id: 'pool_big', orgId: 'org_big', name: 'Big', isDefault: true, rules: [], widgetSettings: {} },
+      ],
     };
     const users = Array.from({ length: 1_200 }, (_, i) =>
       user({

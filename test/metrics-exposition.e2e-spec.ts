@@ -70,7 +70,7 @@ describe('GET /metrics exposition after real traffic', () => {
   beforeAll(async () => {
     app = await startSignalingApp({
       METRICS_API_KEYS: METRICS_KEY,
-      // Low enough for the suite to trip them on purpose: a success and two failures, then refused.
+      // Low enough for the suite to trip them on purpose: three failures, then refused.
       RATE_LIMIT_LOGIN_MAX: '3',
       RATE_LIMIT_HTTP_MAX: '2',
       RATE_LIMIT_METRICS_MAX: '1000',
@@ -262,14 +262,19 @@ describe('GET /metrics exposition after real traffic', () => {
     );
   });
 
-  it('a socket rate limit tripping counts rate_limited_total{scope="ws"}', async () => {
+  it('the login failure budget tripping counts rate_limited_total{scope="login"}', async () => {
     const before = await scrape();
-    // The login budget (3 per IP) already spent 2 (a failure and a success): one more, then refused.
+    // The budget (3 failures per IP) already spent 1 on a failure (successes never count): two
+    // more, then refused.
+    expect(await failedLogin()).toBe('AUTH_INVALID_TOKEN');
     expect(await failedLogin()).toBe('AUTH_INVALID_TOKEN');
     expect(await failedLogin()).toBe('RATE_LIMITED');
     const after = await scrape();
+    expect(after.count('signalgate_rate_limited_total', { scope: 'login' })).toBe(
+      before.count('signalgate_rate_limited_total', { scope: 'login' }) + 1,
+    );
     expect(after.count('signalgate_rate_limited_total', { scope: 'ws' })).toBe(
-      before.count('signalgate_rate_limited_total', { scope: 'ws' }) + 1,
+      before.count('signalgate_rate_limited_total', { scope: 'ws' }),
     );
     expect(after.count('signalgate_rate_limited_total', { scope: 'http' })).toBe(
       before.count('signalgate_rate_limited_total', { scope: 'http' }),

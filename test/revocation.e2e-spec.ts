@@ -135,7 +135,7 @@ describe('session revocation (POST /admin/agents/:agentId/revoke)', () => {
     expect(response.status).toBe(200);
     const handshake = testApp.connect({ auth: { token: oldToken } });
     await expect(connected(handshake)).rejects.toMatchObject({
-      message: 'unauthorized',
+      message: 'Connection refused: this session has been revoked. Sign in again.',
       data: { code: 'AUTH_REVOKED' },
     });
     const freshIat = Date.parse(response.body.revokedAt) / 1000 + 1;

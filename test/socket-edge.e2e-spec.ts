@@ -107,6 +107,7 @@ describe('the socket edge (@SocketEdge: throttle → access → validation → f
       kind: 'agent',
       agentId: agent.agentId,
       orgId: agent.orgId,
+      socketId: socket.id,
       userId: agent.userId,
     });
     socket.disconnect();

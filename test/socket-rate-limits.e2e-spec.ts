@@ -1,6 +1,7 @@
 import { SOCKET_DEFAULT_LIMIT, SOCKET_EVENT_LIMITS } from '../src/common/throttling/socket-rate-limits';
 import type { SecurityEvent } from '../src/common/security/security-event';
 import { connected } from './helpers/app';
+import { mintHs256 } from './helpers/keys';
 import {
   ack,
   AgentClient,
@@ -16,7 +17,8 @@ import {
 } from './helpers/signaling';
 
 /**
- * PROTOCOL §6 per-event socket limits (the `agent:login` per-IP limit is in rate-limit.e2e-spec.ts).
+ * PROTOCOL §6 per-event socket limits (`agent:login`'s failure budgets are in rate-limit.e2e-spec.ts;
+ * its per-socket ceiling is here).
  * The limits come from the server's own table so that this suite follows it; the first test pins
  * the table to the numbers PROTOCOL §6 documents.
  */
@@ -35,6 +37,13 @@ interface ErrorPayload {
 }
 
 const isLimited = (response: Ack | undefined): boolean => response?.error?.code === 'RATE_LIMITED';
+
+const SNAPSHOT = {
+  html: '<html><body>pricing</body></html>',
+  url: 'https://www.one.example/pricing/plans',
+  title: 'Plans',
+  viewport: { width: 1280, height: 720 },
+};
 
 /** Lazily built actors of one app, shared by the scenarios that run in it. */
 class World {
@@ -122,6 +131,27 @@ const agentEvent = (event: string, payload: (i: number) => unknown): Scenario =>
 
 const scenarios: Scenario[] = [
   {
+    // Per socket, every attempt: a login, then refreshes of it (no ack: login answers with events).
+    event: 'agent:login',
+    ordered: true,
+    async prepare({ app }) {
+      const socket = app.connect();
+      const inbox = new Inbox(socket);
+      await connected(socket);
+      const token = await mintHs256({ sub: agents.a1.userId });
+      return {
+        inboxes: [inbox],
+        // Logged in from the first attempt on: the refusal names the agent.
+        agentId: agents.a1.agentId,
+        send() {
+          socket.emit('agent:login', { agentId: agents.a1.agentId, token });
+          return Promise.resolve(undefined);
+        },
+        effects: () => inbox.all('login:success').length,
+      };
+    },
+  },
+  {
     // Keyed by IP: each join comes from a fresh socket that is no visitor yet.
     event: 'visitor:join',
     ordered: false,
@@ -202,6 +232,37 @@ const scenarios: Scenario[] = [
       };
     },
   },
+  ...(
+    [
+      ['cobrowse:snapshot', (i: number) => ({ ...SNAPSHOT, timestamp: i })],
+      ['cobrowse:mouse', (i: number) => ({ x: i, y: i, timestamp: i })],
+      ['cobrowse:scroll', (i: number) => ({ scrollX: 0, scrollY: i, timestamp: i })],
+      ['cobrowse:selection', (i: number) => ({ text: `selected ${i}`, timestamp: i })],
+    ] as const
+  ).map(([event, payload]): Scenario => ({
+    event,
+    ordered: true,
+    async prepare(world) {
+      const { agent, visitor } = await world.call();
+      return {
+        inboxes: [visitor.inbox],
+        send: (i) => ack<Ack>(visitor.socket, event, payload(i)),
+        effects: () => agent.inbox.all(event).length,
+      };
+    },
+  })),
+  {
+    event: 'visitor:interaction',
+    ordered: true,
+    async prepare(world) {
+      const { visitor } = await world.caller();
+      return {
+        inboxes: [visitor.inbox],
+        send: (i) =>
+          ack<Ack>(visitor.socket, 'visitor:interaction', { interactionType: 'click', timestamp: i }),
+      };
+    },
+  },
   {
     // Any other event: 120. `heartbeat` has no ack, so only a RATE_LIMITED error would show.
     event: 'heartbeat',
@@ -267,6 +328,7 @@ async function sendOneMore(sender: Sender, index: number): Promise<Ack | undefin
 describe('per-event socket rate limits (e2e)', () => {
   it('the table is PROTOCOL §6', () => {
     expect(SOCKET_EVENT_LIMITS).toEqual({
+      'agent:login': 30,
       'visitor:join': 10,
       'call:request': 5,
       'call:accept': 20,
@@ -277,6 +339,11 @@ describe('per-event socket rate limits (e2e)', () => {
       'agent:away': 30,
       'agent:back': 30,
       'webrtc:signal': 600,
+      'cobrowse:snapshot': 60,
+      'cobrowse:mouse': 1500,
+      'cobrowse:scroll': 300,
+      'cobrowse:selection': 300,
+      'visitor:interaction': 300,
     });
     expect(SOCKET_DEFAULT_LIMIT).toBe(120);
     // Every limited event has a scenario below, and so has the default.

@@ -5,6 +5,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { DEFAULT_MESSAGES, ErrorCode } from '../common/errors/error-code';
 import type { SecurityActor, SecurityEventType, SecuritySource } from '../common/security/security-event';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
+import { LoginFailureBudget } from '../common/throttling/login-failure-budget.service';
 import type { AgentIdentity, HandshakeIdentity } from '../common/socket/socket-data';
 import { CredentialVerifier } from './credential-verifier.service';
 import { AgentDirectory } from './directory/agent-directory.service';
@@ -51,19 +52,39 @@ export class AgentAuthService {
     private readonly directory: AgentDirectory,
     private readonly bus: SecurityEventBus,
     private readonly config: AppConfig,
+    private readonly failures: LoginFailureBudget,
   ) {}
 
-  /** `agent:login`: verify → directory by `sub` → claimed agentId must match → active → not revoked. */
+  /**
+   * `agent:login`: verify → directory by `sub` → claimed agentId must match → active → not revoked.
+   * A failure is counted against the login budgets (PROTOCOL §6) and published once: as the
+   * failure it is, or, past a budget, as `ratelimit.blocked` answered RATE_LIMITED.
+   */
   async login(request: LoginRequest, source: SecuritySource, nowMs = Date.now()): Promise<LoginResult> {
     const target = 'agent:login';
-    const refreshing = request.current !== undefined;
-    const type: SecurityEventType = refreshing ? 'auth.refresh' : 'auth.login';
-    // Until a credential is verified the claimed agentId is only a claim: it goes to `details`,
-    // never to `actor`, so nobody can get failures recorded against an agent they are not.
-    const details = { claimedAgentId: request.agentId };
-    // Known once the credential is verified: failures after that say how it was presented.
-    let method: string | undefined;
-    const fail = (code: ErrorCode, reason: string, actor?: SecurityActor, orgId?: string): never => {
+    const type: SecurityEventType = request.current !== undefined ? 'auth.refresh' : 'auth.login';
+    let result: LoginResult;
+    try {
+      result = await this.verifyLogin(request, nowMs);
+    } catch (error) {
+      if (!(error instanceof LoginRefusal)) throw error;
+      // Until a credential is verified the claimed agentId is only a claim: it goes to `details`,
+      // never to `actor`, so nobody can get failures recorded against an agent they are not.
+      const details = { claimedAgentId: request.agentId };
+      const { code, reason, method, actor, orgId } = error;
+      // An unreachable key server is not the client's failure: it spends no budget.
+      const exhausted =
+        code === ErrorCode.InternalError
+          ? null
+          : await this.failures.recordFailure({
+              source,
+              target,
+              claimedAgentId: request.agentId,
+              reason,
+              method,
+              orgId,
+            });
+      if (exhausted) throw new DomainError(ErrorCode.RateLimited, tooManyFailures(exhausted.retryAfterS));
       this.bus.publish({
         type,
         outcome: 'failure',
@@ -76,7 +97,29 @@ export class AgentAuthService {
         target,
         details,
       });
-      throw new DomainError(code, failureMessage(code, reason));
+      throw new DomainError(code, error.message);
+    }
+    const { identity, user } = result;
+    const actor: SecurityActor = { userId: user.userId, agentId: identity.agentId, role: user.role };
+    this.bus.publish({
+      type,
+      outcome: 'success',
+      method: identity.method,
+      actor,
+      orgId: identity.orgId,
+      source,
+      target,
+    });
+    this.publishDevBypass(identity.method, actor, identity.orgId, source, target);
+    return result;
+  }
+
+  /** The decision of `login`, without publishing: a refusal is a LoginRefusal saying why. */
+  private async verifyLogin(request: LoginRequest, nowMs: number): Promise<LoginResult> {
+    // Known once the credential is verified: failures after that say how it was presented.
+    let method: string | undefined;
+    const fail = (code: ErrorCode, reason: string, actor?: SecurityActor, orgId?: string): never => {
+      throw new LoginRefusal(code, reason, method, actor, orgId);
     };
 
     let claims: VerifiedClaims;
@@ -127,11 +170,9 @@ export class AgentAuthService {
       exp: claims.exp,
       iat: claims.iat,
       sessionId: request.current?.sessionId ?? randomUUID(),
-      method,
+      method: method ?? 'unknown',
     };
-    this.bus.publish({ type, outcome: 'success', method, actor, orgId, source, target });
-    this.publishDevBypass(method, actor, orgId, source, target);
-    return { identity, user, organization, refreshed: refreshing };
+    return { identity, user, organization, refreshed: request.current !== undefined };
   }
 
   /** Whether a live session may still act (checked by the guards on every agent event). */
@@ -244,6 +285,24 @@ export class AgentAuthService {
     const revokedAt = this.directory.revokedAt(agentId);
     return revokedAt !== undefined && Math.floor(iat) <= revokedAt;
   }
+}
+
+/** A login refused, with what its record says; `login` decides how it is published and answered. */
+class LoginRefusal extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly reason: string,
+    readonly method: string | undefined,
+    readonly actor: SecurityActor | undefined,
+    readonly orgId: string | undefined,
+  ) {
+    super(failureMessage(code, reason));
+  }
+}
+
+/** What a client told RATE_LIMITED for its failed logins reads: what happened and when to retry. */
+export function tooManyFailures(retryAfterS: number): string {
+  return `Too many failed login attempts. Retry in ${retryAfterS} s.`;
 }
 
 /** Messages that tell the client what to do; the codes stay those of PROTOCOL §6. */

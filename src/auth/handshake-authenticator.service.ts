@@ -3,21 +3,32 @@ import type { Socket } from 'socket.io';
 import { DEFAULT_MESSAGES, ErrorCode } from '../common/errors/error-code';
 import type { SecurityEvent } from '../common/security/security-event';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
-import { LoginAttemptLimiter } from '../common/throttling/login-attempt-limiter.service';
+import { LoginFailureBudget } from '../common/throttling/login-failure-budget.service';
 import type { SocketData } from '../common/socket/socket-data';
 import { socketSource } from '../common/socket/socket-source';
-import { AgentAuthService } from './agent-auth.service';
+import { AgentAuthService, tooManyFailures } from './agent-auth.service';
 import { CredentialVerifier } from './credential-verifier.service';
 import { AgentDirectory } from './directory/agent-directory.service';
 
 export type SocketMiddleware = (socket: Socket, next: (error?: Error) => void) => void;
 
-/** The error Socket.IO delivers as `connect_error` (PROTOCOL §1). */
+/**
+ * The error Socket.IO delivers as `connect_error` (PROTOCOL §1): `data` carries the code, and the
+ * message says what happened in words (the existing dashboard shows only `message`).
+ */
 export class HandshakeRefusedError extends Error {
   constructor(readonly data: { code: string; message: string }) {
-    super('unauthorized');
+    super(data.message);
   }
 }
+
+/** What a refused handshake says, by code: the token's problem, in the dashboard's words. */
+const HANDSHAKE_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.AuthInvalidToken]: 'Connection refused: the token is invalid.',
+  [ErrorCode.AuthExpired]: 'Connection refused: the token has expired. Sign in again.',
+  [ErrorCode.AuthRevoked]: 'Connection refused: this session has been revoked. Sign in again.',
+  [ErrorCode.InternalError]: 'Connection refused: the token keys are unavailable right now. Please retry.',
+};
 
 /**
  * Authenticates the Socket.IO handshake. Nest guards never run for connections, so this is a
@@ -30,7 +41,7 @@ export class HandshakeAuthenticator {
   constructor(
     private readonly credentials: CredentialVerifier,
     private readonly bus: SecurityEventBus,
-    private readonly attempts: LoginAttemptLimiter,
+    private readonly failures: LoginFailureBudget,
     private readonly directory: AgentDirectory,
     private readonly auth: AgentAuthService,
   ) {}
@@ -48,24 +59,35 @@ export class HandshakeAuthenticator {
     const token = handshakeToken(socket);
     if (token === undefined) return;
     const source = socketSource(socket);
-    const refuse = (
+    const refuse = async (
       refusal: Omit<SecurityEvent, 'outcome' | 'source' | 'target' | 'reason'> & {
         reason: string;
         code: ErrorCode;
       },
-    ): never => {
+    ): Promise<never> => {
+      // A refused token is a failed credential check (PROTOCOL §6); a key-server outage is not.
+      const exhausted =
+        refusal.code === ErrorCode.InternalError
+          ? null
+          : await this.failures.recordFailure({
+              source,
+              target: 'connection',
+              reason: refusal.reason,
+              method: refusal.method,
+            });
+      if (exhausted) {
+        throw new HandshakeRefusedError({
+          code: ErrorCode.RateLimited,
+          message: `Connection refused: ${tooManyFailures(exhausted.retryAfterS)}`,
+        });
+      }
       this.bus.publish({ ...refusal, outcome: 'failure', source, target: 'connection' });
-      throw new HandshakeRefusedError({ code: refusal.code, message: DEFAULT_MESSAGES[refusal.code] });
+      throw new HandshakeRefusedError({
+        code: refusal.code,
+        message: HANDSHAKE_MESSAGES[refusal.code] ?? `Connection refused: ${DEFAULT_MESSAGES[refusal.code]}`,
+      });
     };
 
-    if (await this.attempts.spend((socket.data as SocketData).ip)) {
-      refuse({
-        type: 'ratelimit.blocked',
-        reason: 'rate_limited',
-        code: ErrorCode.RateLimited,
-        details: { scope: 'ws' },
-      });
-    }
     const verification = await this.credentials.verify(token);
     if (!verification.ok) {
       return refuse({ type: 'auth.handshake', reason: verification.reason, code: verification.code });
@@ -73,12 +95,17 @@ export class HandshakeAuthenticator {
     const { claims, source: method } = verification;
     if (!claims.sub) {
       // Development fallback with a token that names nobody: there is no identity to attach.
-      refuse({ type: 'auth.handshake', reason: 'missing_sub', code: ErrorCode.AuthInvalidToken, method });
+      await refuse({
+        type: 'auth.handshake',
+        reason: 'missing_sub',
+        code: ErrorCode.AuthInvalidToken,
+        method,
+      });
     }
     // A token issued before an admin revoked the agent's sessions is refused here too (DESIGN §3).
     const user = this.directory.findByUserId(claims.sub);
     if (user?.agentId && this.auth.isRevoked(user.agentId, claims.iat)) {
-      refuse({
+      await refuse({
         type: 'auth.handshake',
         reason: 'session_revoked',
         code: ErrorCode.AuthRevoked,

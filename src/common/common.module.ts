@@ -10,7 +10,7 @@ import { SecurityLogSubscriber } from './security/security-log.subscriber';
 import { ClientIpResolver } from './client-ip-resolver.service';
 import { Scheduler } from './scheduler.service';
 import { ShutdownState } from './shutdown-state.service';
-import { LoginAttemptLimiter } from './throttling/login-attempt-limiter.service';
+import { LoginFailureBudget } from './throttling/login-failure-budget.service';
 import { throttlers } from './throttling/throttlers';
 
 @Global()
@@ -31,9 +31,9 @@ import { throttlers } from './throttling/throttlers';
     Scheduler,
     ClientIpResolver,
     BootWarnings,
-    LoginAttemptLimiter,
+    LoginFailureBudget,
     Clock,
   ],
-  exports: [SecurityEventBus, ShutdownState, Scheduler, ClientIpResolver, LoginAttemptLimiter, Clock],
+  exports: [SecurityEventBus, ShutdownState, Scheduler, ClientIpResolver, LoginFailureBudget, Clock],
 })
 export class CommonModule {}

@@ -9,7 +9,7 @@ import type { Socket } from 'socket.io';
 import { AgentAuth } from '../auth/decorators/agent-auth.decorator';
 import { AuthenticatedAgent } from '../auth/decorators/authenticated-agent.decorator';
 import {
-  AgentSpeaker,
+  agentSpeakerOf,
   CallParty,
   CurrentSpeaker,
   Speaker,
@@ -27,13 +27,19 @@ import { CallIdDto } from './dto/call-id.dto';
 import { CallReconnectDto } from './dto/call-reconnect.dto';
 import { CallRejectDto } from './dto/call-reject.dto';
 import { CallRequestDto } from './dto/call-request.dto';
+import { CobrowseSnapshotDto } from './dto/cobrowse-snapshot.dto';
+import { CobrowseUpdateDto } from './dto/cobrowse-update.dto';
+import { MissedOpportunityDto } from './dto/missed-opportunity.dto';
 import { NoPayloadDto } from './dto/no-payload.dto';
 import { RequestIdDto } from './dto/request-id.dto';
+import { VisitorInteractionDto } from './dto/visitor-interaction.dto';
 import { VisitorJoinDto } from './dto/visitor-join.dto';
 import { WebrtcSignalDto } from './dto/webrtc-signal.dto';
+import { WidgetPageviewDto } from './dto/widget-pageview.dto';
 import type { VisitorBinding } from './visitor-binder';
-import { ClientEvent, ServerEvent, SuccessAck, visitorRoom } from './protocol';
+import { ClientEvent, CobrowseEvent, ServerEvent, SuccessAck, visitorRoom } from './protocol';
 import { RelayService } from './relay/relay.service';
+import { VisitorService, type WidgetEvent } from './visitors/visitor.service';
 
 /**
  * The Socket.IO edge of visitors, calls and the WebRTC relay (PROTOCOL §2.1–2.2). Thin: each
@@ -46,11 +52,15 @@ export class CallGateway implements OnGatewayDisconnect {
   constructor(
     private readonly calls: CallService,
     private readonly relay: RelayService,
+    private readonly visitors: VisitorService,
   ) {}
 
   async handleDisconnect(socket: Socket): Promise<void> {
     const visitor = visitorSpeakerOf(socket);
-    if (visitor) await this.calls.visitorLeft(visitor);
+    if (!visitor) return;
+    await this.calls.visitorLeft(visitor);
+    // Even though the socket is gone: an event handled after it left may have joined the room.
+    await visitorBinding(socket).unbind();
   }
 
   @VisitorAccess()
@@ -92,23 +102,26 @@ export class CallGateway implements OnGatewayDisconnect {
     return { success: true };
   }
 
+  // The socket that accepts is the one that carries the call (the agent's other tabs are told).
   @AgentAuth()
   @SubscribeMessage(ClientEvent.CallAccept)
   async accept(
+    @ConnectedSocket() socket: Socket,
     @AuthenticatedAgent() agent: AgentIdentity,
     @MessageBody() body: RequestIdDto,
   ): Promise<SuccessAck & { callId: string }> {
-    const { callId } = await this.calls.accept(agentSpeaker(agent), body.requestId);
+    const { callId } = await this.calls.accept(agentSpeakerOf(agent, socket.id), body.requestId);
     return { success: true, callId };
   }
 
   @AgentAuth()
   @SubscribeMessage(ClientEvent.CallReject)
   async reject(
+    @ConnectedSocket() socket: Socket,
     @AuthenticatedAgent() agent: AgentIdentity,
     @MessageBody() body: CallRejectDto,
   ): Promise<SuccessAck> {
-    await this.calls.reject(agentSpeaker(agent), body.requestId, body.reason);
+    await this.calls.reject(agentSpeakerOf(agent, socket.id), body.requestId, body.reason);
     return { success: true };
   }
 
@@ -155,10 +168,92 @@ export class CallGateway implements OnGatewayDisconnect {
     await this.relay.signal(speaker, body.targetId, body.signal);
     return { success: true };
   }
-}
 
-function agentSpeaker(identity: AgentIdentity): AgentSpeaker {
-  return { kind: 'agent', agentId: identity.agentId, orgId: identity.orgId, userId: identity.userId };
+  // ── The existing widget's other events (PROTOCOL §2.4): counted; no event in reply (an ack if asked).
+  // socket.io-client sends what it buffered during a network drop before its connect handler
+  // rejoins, so these may arrive on a socket with no visitor session yet: they are then dropped
+  // without an error (the widget would show each one), rather than refused. ──
+
+  @VisitorAccess()
+  @SubscribeMessage(ClientEvent.WidgetPageview)
+  async pageview(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() _body: WidgetPageviewDto,
+  ): Promise<SuccessAck> {
+    await this.widgetEvent(socket, ClientEvent.WidgetPageview);
+    return { success: true };
+  }
+
+  @VisitorAccess()
+  @SubscribeMessage(ClientEvent.VisitorInteraction)
+  async interaction(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() _body: VisitorInteractionDto,
+  ): Promise<SuccessAck> {
+    await this.widgetEvent(socket, ClientEvent.VisitorInteraction);
+    return { success: true };
+  }
+
+  @VisitorAccess()
+  @SubscribeMessage(ClientEvent.WidgetMissedOpportunity)
+  async missedOpportunity(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() _body: MissedOpportunityDto,
+  ): Promise<SuccessAck> {
+    await this.widgetEvent(socket, ClientEvent.WidgetMissedOpportunity);
+    return { success: true };
+  }
+
+  // ── Co-browse: from the visitor of a call to the socket that carries it; never stored. ──
+
+  @VisitorAccess()
+  @SubscribeMessage(ClientEvent.CobrowseSnapshot)
+  async cobrowseSnapshot(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() body: CobrowseSnapshotDto,
+  ): Promise<SuccessAck> {
+    return { success: await this.cobrowse(socket, ClientEvent.CobrowseSnapshot, body) };
+  }
+
+  @VisitorAccess()
+  @SubscribeMessage(ClientEvent.CobrowseMouse)
+  async cobrowseMouse(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() body: CobrowseUpdateDto,
+  ): Promise<SuccessAck> {
+    return { success: await this.cobrowse(socket, ClientEvent.CobrowseMouse, body) };
+  }
+
+  @VisitorAccess()
+  @SubscribeMessage(ClientEvent.CobrowseScroll)
+  async cobrowseScroll(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() body: CobrowseUpdateDto,
+  ): Promise<SuccessAck> {
+    return { success: await this.cobrowse(socket, ClientEvent.CobrowseScroll, body) };
+  }
+
+  @VisitorAccess()
+  @SubscribeMessage(ClientEvent.CobrowseSelection)
+  async cobrowseSelection(
+    @ConnectedSocket() socket: Socket,
+    @MessageBody() body: CobrowseUpdateDto,
+  ): Promise<SuccessAck> {
+    return { success: await this.cobrowse(socket, ClientEvent.CobrowseSelection, body) };
+  }
+
+  private async widgetEvent(socket: Socket, event: WidgetEvent): Promise<void> {
+    const visitor = visitorSpeakerOf(socket);
+    if (visitor) await this.visitors.widgetEvent(visitor, event);
+  }
+
+  /** True when relayed; a socket without a visitor session has nothing to share (see above). */
+  private async cobrowse(socket: Socket, event: CobrowseEvent, payload: object): Promise<boolean> {
+    const visitor = visitorSpeakerOf(socket);
+    if (!visitor) return false;
+    await this.relay.cobrowse(visitor, event, payload);
+    return true;
+  }
 }
 
 /** Widget events act for the socket's visitor session, whether or not the socket is also an agent's. */

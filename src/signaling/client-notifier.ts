@@ -2,8 +2,8 @@ import type { ServerEvents } from './protocol';
 
 /**
  * How domain services reach clients without knowing Socket.IO: addressed by agent (every socket of
- * the agent, its tabs) or by visitor, always through a room — which reaches sockets held by other
- * instances once an adapter is shared.
+ * the agent, its tabs), by visitor, or by one socket (the tab that carries a call), always through
+ * a room — which reaches sockets held by other instances once an adapter is shared.
  */
 export abstract class ClientNotifier {
   abstract toAgent<E extends keyof ServerEvents>(
@@ -14,6 +14,21 @@ export abstract class ClientNotifier {
 
   abstract toVisitor<E extends keyof ServerEvents>(
     visitorId: string,
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void;
+
+  /** Every socket of the agent but `socketId` (the tabs that did not accept a call). */
+  abstract toAgentExcept<E extends keyof ServerEvents>(
+    agentId: string,
+    socketId: string,
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void;
+
+  /** One socket, by id (every socket is in a room of its own id). */
+  abstract toSocket<E extends keyof ServerEvents>(
+    socketId: string,
     event: E,
     ...args: Parameters<ServerEvents[E]>
   ): void;

@@ -24,6 +24,13 @@ export const ClientEvent = {
   CallHeartbeat: 'call:heartbeat',
   CallReconnect: 'call:reconnect',
   WebrtcSignal: 'webrtc:signal',
+  WidgetPageview: 'widget:pageview',
+  VisitorInteraction: 'visitor:interaction',
+  WidgetMissedOpportunity: 'widget:missed_opportunity',
+  CobrowseSnapshot: 'cobrowse:snapshot',
+  CobrowseMouse: 'cobrowse:mouse',
+  CobrowseScroll: 'cobrowse:scroll',
+  CobrowseSelection: 'cobrowse:selection',
 } as const;
 export type ClientEvent = (typeof ClientEvent)[keyof typeof ClientEvent];
 
@@ -78,8 +85,23 @@ export interface AgentState {
   pools: string[];
 }
 
-/** Per-organisation widget settings: the organisation's values over built-in defaults. */
-export type WidgetSettings = Record<string, unknown>;
+/**
+ * The widget's settings, always complete, with exactly the (snake_case) keys the existing widget
+ * reads: the visitor's pool's values over its organisation's over the built-in defaults.
+ */
+export interface WidgetSettings {
+  size: 'small' | 'medium' | 'large';
+  position: 'bottom-right' | 'bottom-left' | 'top-right' | 'top-left' | 'center';
+  devices: 'all' | 'desktop' | 'mobile';
+  /** Seconds before the widget shows itself. */
+  trigger_delay: number;
+  /** Seconds before it hides again; null: never. */
+  auto_hide_delay: number | null;
+  show_minimize_button: boolean;
+  theme: 'light' | 'dark' | 'liquid-glass';
+  /** Whether the widget shares the visitor's page with the agent during a call. */
+  cobrowse_enabled: boolean;
+}
 
 export interface CallRequestView {
   requestId: string;
@@ -90,14 +112,26 @@ export interface CallRequestView {
   requestedAt: number;
 }
 
+/** Where a visitor is, as a geolocation source would say; signalgate has none yet, so always null. */
+export interface VisitorLocation {
+  city: string | null;
+  region: string | null;
+  country: string | null;
+  countryCode: string | null;
+}
+
 export interface VisitorView {
   visitorId: string;
   pageUrl: string;
   connectedAt: number;
+  /** Always present (the dashboard shows "Unknown" for null). */
+  location: VisitorLocation | null;
 }
 
 export interface CallView {
   callId: string;
+  /** The call's row in the call log (`GET /admin/calls`): the dashboard's post-call form uses it. */
+  callLogId: string;
   visitorId: string;
   agentId: string;
   startedAt: number;
@@ -168,14 +202,43 @@ export interface ClientEvents {
     payload: { targetId: string; signal: Record<string, unknown> },
     ack?: Ack<SuccessAck>,
   ) => void;
+  'widget:pageview': (payload: { agentId: string }, ack?: Ack<SuccessAck>) => void;
+  'visitor:interaction': (
+    payload: { interactionType: string; timestamp: number },
+    ack?: Ack<SuccessAck>,
+  ) => void;
+  'widget:missed_opportunity': (
+    payload: { triggerDelaySeconds: number; poolId: string | null },
+    ack?: Ack<SuccessAck>,
+  ) => void;
+  'cobrowse:snapshot': (payload: CobrowseSnapshot, ack?: Ack<SuccessAck>) => void;
+  'cobrowse:mouse': (payload: Record<string, unknown>, ack?: Ack<SuccessAck>) => void;
+  'cobrowse:scroll': (payload: Record<string, unknown>, ack?: Ack<SuccessAck>) => void;
+  'cobrowse:selection': (payload: Record<string, unknown>, ack?: Ack<SuccessAck>) => void;
 }
+
+/** The visitor's page as the widget serialises it for the agent (relayed unchanged, never stored). */
+export interface CobrowseSnapshot {
+  html: string;
+  url: string;
+  title: string;
+  viewport: { width: number; height: number };
+  timestamp: number;
+}
+
+/** Co-browse events, relayed from the visitor of a call to that call's agent socket. */
+export type CobrowseEvent = Extract<
+  ClientEvent,
+  'cobrowse:snapshot' | 'cobrowse:mouse' | 'cobrowse:scroll' | 'cobrowse:selection'
+>;
 
 /** Server → client payloads (PROTOCOL §2.3). */
 export interface ServerEvents {
   'login:success': (payload: { agentState: AgentState }) => void;
   'stats:update': (payload: { poolVisitors: number }) => void;
   'call:incoming': (payload: { request: CallRequestView; visitor: VisitorView }) => void;
-  'call:cancelled': (payload: { requestId: string }) => void;
+  /** `reason` only when another tab of the agent accepted the call. */
+  'call:cancelled': (payload: { requestId: string; reason?: 'answered_elsewhere' }) => void;
   'call:started': (payload: { call: CallView; visitor: VisitorView; reconnectToken: string }) => void;
   'call:rna_timeout': (payload: { requestId: string; visitorId: string; reason: 'ring_no_answer' }) => void;
   'agent:marked_away': (payload: { reason: 'idle' | 'ring_no_answer'; message: string }) => void;
@@ -189,6 +252,7 @@ export interface ServerEvents {
     previousAgentId: string;
     newAgent: AgentProfile;
     reason: AssignmentReason;
+    widgetSettings: WidgetSettings;
   }) => void;
   'agent:unavailable': (payload: {
     visitorId: string;
@@ -211,6 +275,10 @@ export interface ServerEvents {
   'call:reconnect_failed': (payload: { callId: string; reason: string; message: string }) => void;
   'webrtc:signal': (payload: { targetId: string; signal: Record<string, unknown> }) => void;
   'session:revoked': (payload: { message: string }) => void;
+  'cobrowse:snapshot': (payload: CobrowseSnapshot) => void;
+  'cobrowse:mouse': (payload: Record<string, unknown>) => void;
+  'cobrowse:scroll': (payload: Record<string, unknown>) => void;
+  'cobrowse:selection': (payload: Record<string, unknown>) => void;
   error: (payload: ErrorPayload) => void;
 }
 

@@ -49,9 +49,9 @@ export class SessionRevocationGateway extends SessionTerminator implements OnMod
     this.server.in(room).emit(ServerEvent.SessionRevoked, { message });
     this.server.in(room).disconnectSockets(true);
     // A dropped connection keeps the agent's presence for the disconnect grace so that it can
-    // resume; a revoked session must not be resumed, so its presence ends now, as on agent:logout.
-    // (The gateway's handleDisconnect finds the sockets already detached and schedules no grace.)
-    for (const socket of sockets) await this.presence.logout(agentId, socket.id);
+    // resume; a revoked session must not be resumed, so its presence (and call) ends now. (The
+    // gateway's handleDisconnect finds the sockets already detached and schedules no grace.)
+    for (const socket of sockets) await this.presence.revoke(agentId, socket.id);
     this.logger.log(`agent ${agentId}: ${sockets.length} revoked socket(s) disconnected`);
     return sockets.length;
   }

@@ -3,19 +3,11 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { METRIC_PREFIX } from '../metrics/metrics-registry';
 import { CallStore } from './calls/call.store';
 import { PresenceStore } from './presence/presence.store';
-import type { AgentStatus, CallEndReason } from './protocol';
+import { CALL_END_REASONS, type AgentStatus, type CallEndReason } from './protocol';
 import { SocketIoNotifier } from './socket-io.notifier';
 import { VisitorStore } from './visitors/visitor.store';
 
 const STATUSES: readonly AgentStatus[] = ['idle', 'away', 'offline', 'in_call', 'in_simulation'];
-const CALL_END_REASONS: readonly CallEndReason[] = [
-  'agent_ended',
-  'visitor_ended',
-  'timeout',
-  'error',
-  'reconnect_failed',
-  'max_duration',
-];
 
 /**
  * The signaling series of PROTOCOL §4. Gauges read the state stores when Prometheus scrapes (so
@@ -25,6 +17,7 @@ const CALL_END_REASONS: readonly CallEndReason[] = [
 @Injectable()
 export class SignalingMetrics {
   private readonly callsEnded: Counter<'outcome'>;
+  private readonly widgetEvents: Counter<'org' | 'event'>;
 
   constructor(
     registry: Registry,
@@ -86,9 +79,20 @@ export class SignalingMetrics {
     });
     // Every outcome exists from the first scrape, so rate() over it never starts from a gap.
     for (const outcome of CALL_END_REASONS) this.callsEnded.inc({ outcome }, 0);
+    // By organisation (a directory-sized set), never by visitor or page.
+    this.widgetEvents = new Counter({
+      name: `${METRIC_PREFIX}widget_events_total`,
+      help: 'Analytics events of the visitor widget (pageviews, interactions, missed opportunities), by organisation.',
+      labelNames: ['org', 'event'],
+      registers,
+    });
   }
 
   callEnded(reason: CallEndReason): void {
     this.callsEnded.inc({ outcome: reason });
+  }
+
+  widgetEvent(orgId: string, event: string): void {
+    this.widgetEvents.inc({ org: orgId, event });
   }
 }

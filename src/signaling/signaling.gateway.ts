@@ -11,12 +11,12 @@ import type { Server, Socket } from 'socket.io';
 import { AgentAuthService } from '../auth/agent-auth.service';
 import { AgentAuth } from '../auth/decorators/agent-auth.decorator';
 import { AuthenticatedAgent } from '../auth/decorators/authenticated-agent.decorator';
+import { agentSpeakerOf } from '../auth/decorators/call-party.decorator';
 import { VisitorAccess } from '../auth/decorators/visitor-access.decorator';
 import { HandshakeAuthenticator } from '../auth/handshake-authenticator.service';
 import { ClientIpResolver } from '../common/client-ip-resolver.service';
 import { DomainError } from '../common/errors/domain-error';
 import { ErrorCode } from '../common/errors/error-code';
-import { WsError } from '../common/errors/ws-error';
 import { Scheduler } from '../common/scheduler.service';
 import { SecurityEventBus } from '../common/security/security-event-bus.service';
 import type { AgentIdentity, SocketData } from '../common/socket/socket-data';
@@ -26,6 +26,7 @@ import { AppConfig } from '../config/app-config';
 import { AgentAwayDto } from './dto/agent-away.dto';
 import { AgentLoginDto } from './dto/agent-login.dto';
 import { AgentStatusDto } from './dto/agent-status.dto';
+import { CallService } from './calls/call.service';
 import { HeartbeatDto } from './dto/heartbeat.dto';
 import { NoPayloadDto } from './dto/no-payload.dto';
 import { PresenceService } from './presence/presence.service';
@@ -47,6 +48,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     private readonly handshake: HandshakeAuthenticator,
     private readonly presence: PresenceService,
     private readonly routing: RoutingService,
+    private readonly calls: CallService,
     private readonly notifier: SocketIoNotifier,
     private readonly scheduler: Scheduler,
     private readonly bus: SecurityEventBus,
@@ -67,12 +69,16 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
   }
 
   async handleDisconnect(socket: Socket): Promise<void> {
-    this.scheduler.cancel(expiryKey(socket.id));
     const auth = (socket.data as SocketData).auth;
-    if (auth) await this.presence.socketClosed(auth.agentId, socket.id);
+    if (auth) await this.endSession(socket, auth);
   }
 
-  // Anyone may try to log in: that is how a socket establishes identity (throttled per IP).
+  /**
+   * Anyone may try to log in: that is how a socket establishes identity. Failures are counted per
+   * IP and per claimed agent (AgentAuthService); a refused login leaves the socket connected and
+   * anonymous (PROTOCOL §2.1), because the existing dashboard reconnects at once after a
+   * server-side disconnect and logs in again, which would loop.
+   */
   @VisitorAccess()
   @SubscribeMessage(ClientEvent.AgentLogin)
   async login(@ConnectedSocket() socket: Socket, @MessageBody() body: AgentLoginDto): Promise<void> {
@@ -85,12 +91,10 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
         socketSource(socket),
       );
     } catch (error) {
-      // A refused login ends the connection (PROTOCOL §2.1); the filter sends `error` first. An
-      // unreachable key server is not the client's fault: it keeps its socket and may retry.
-      if (error instanceof DomainError) {
-        const disconnect = error.code !== ErrorCode.InternalError;
-        throw new WsError(error.code, error.message, undefined, disconnect);
-      }
+      // A refused refresh ends the session it would have refreshed (the socket is anonymous now);
+      // an unreachable key server is not the client's fault, and its session is left as it was.
+      const serverSide = error instanceof DomainError && error.code === ErrorCode.InternalError;
+      if (current && !serverSide) await this.endSession(socket, current);
       throw error;
     }
     const { identity, user } = result;
@@ -98,12 +102,24 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     this.scheduleExpiry(socket, identity);
 
     // A refresh re-sends the unchanged state; presence and calls are not reset.
-    let agentState = result.refreshed ? await this.presence.state(identity.agentId, socket.id) : null;
-    agentState ??= await this.joinPresence(socket, identity, user);
+    if (!result.refreshed) {
+      await this.joinPresence(socket, identity, user);
+      // Back with a call held for it (a token refresh, a reload): the call resumes, and the state
+      // sent below already says so.
+      await this.calls.agentLoggedIn(agentSpeakerOf(identity, socket.id));
+    }
+    const agentState = await this.presence.state(identity.agentId, socket.id);
+    if (!agentState)
+      throw new DomainError(ErrorCode.AgentNotFound, 'No presence for this agent. Please login again.');
     socket.emit(ServerEvent.LoginSuccess, { agentState });
     socket.emit(ServerEvent.StatsUpdate, { poolVisitors: await this.routing.poolVisitors(identity.agentId) });
   }
 
+  /**
+   * Clears this socket's authentication and treats the socket as gone (PROTOCOL §2.1): the existing
+   * dashboard sends it on every token refresh and logs in again a second later, so the agent's
+   * presence enters the disconnect grace rather than ending, and its call is held for it.
+   */
   @AgentAuth()
   @SubscribeMessage(ClientEvent.AgentLogout)
   async logout(
@@ -111,11 +127,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     @AuthenticatedAgent() agent: AgentIdentity,
     @MessageBody() _body: NoPayloadDto,
   ): Promise<{ success: true }> {
-    await this.presence.logout(agent.agentId, socket.id);
-    this.scheduler.cancel(expiryKey(socket.id));
-    await socket.leave(agentRoom(agent.agentId));
-    await socket.leave(orgRoom(agent.orgId));
-    delete (socket.data as SocketData).auth;
+    await this.endSession(socket, agent);
     this.bus.publish({
       type: 'auth.logout',
       outcome: 'success',
@@ -164,13 +176,30 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     await this.presence.heartbeat(agent.agentId);
   }
 
+  /**
+   * The socket stops speaking for the agent (disconnect, logout, refused refresh): it leaves the
+   * agent's rooms, its expiry timer stops, its presence detaches with the disconnect grace, and a
+   * call it carried is held for the agent's return.
+   */
+  private async endSession(socket: Socket, identity: AgentIdentity): Promise<void> {
+    const data = socket.data as SocketData;
+    if (data.auth?.sessionId === identity.sessionId) delete data.auth;
+    this.scheduler.cancel(expiryKey(socket.id));
+    // Still in the agent's room meanwhile: a socket that logs out is told what stops ringing it.
+    await this.presence.socketClosed(identity.agentId, socket.id);
+    await this.calls.agentSocketLeft(identity.agentId, socket.id);
+    // Even when the socket is gone: an event handled after it left may have joined them again.
+    await socket.leave(agentRoom(identity.agentId));
+    await socket.leave(orgRoom(identity.orgId));
+  }
+
   private async joinPresence(
     socket: Socket,
     identity: AgentIdentity,
     user: Parameters<PresenceService['login']>[1],
-  ): ReturnType<PresenceService['login']> {
+  ): Promise<void> {
     await socket.join([agentRoom(identity.agentId), orgRoom(identity.orgId)]);
-    return this.presence.login(identity, user, socket.id);
+    await this.presence.login(identity, user, socket.id);
   }
 
   /**

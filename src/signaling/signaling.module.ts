@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { CallLogModule } from '../call-log/call-log.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { CallGateway } from './call.gateway';
 import { CallService } from './calls/call.service';
@@ -20,11 +21,12 @@ import { VisitorService } from './visitors/visitor.service';
 import { VisitorStore } from './visitors/visitor.store';
 
 /**
- * The Socket.IO gateways and the call domain (DESIGN §4): presence, routing, visitors, calls and
- * the relay, over state stores (in memory here; the same ports take a shared implementation).
+ * The Socket.IO gateways and the call domain: presence, routing, visitors, calls and the relay,
+ * over state stores (in memory here; the same ports take a shared implementation). Every call is
+ * written to the call log as it starts and ends.
  */
 @Module({
-  imports: [AuthModule, MetricsModule],
+  imports: [AuthModule, MetricsModule, CallLogModule],
   providers: [
     SignalingGateway,
     CallGateway,

@@ -32,4 +32,24 @@ export class SocketIoNotifier extends ClientNotifier {
   ): void {
     this.server?.to(visitorRoom(visitorId)).emit(event, ...args);
   }
+
+  toAgentExcept<E extends keyof ServerEvents>(
+    agentId: string,
+    socketId: string,
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void {
+    this.server
+      ?.to(agentRoom(agentId))
+      .except(socketId)
+      .emit(event, ...args);
+  }
+
+  toSocket<E extends keyof ServerEvents>(
+    socketId: string,
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void {
+    this.server?.to(socketId).emit(event, ...args);
+  }
 }

@@ -1,6 +1,6 @@
 import { Socket } from 'socket.io-client';
 import type { AgentState, ErrorPayload } from '../../src/signaling/protocol';
-import { connected, disconnected, next, TestApp } from './app';
+import { connected, next, TestApp } from './app';
 import { fixtures } from './directory-fixtures';
 
 /** Connects a fresh socket and logs `agentId` in with `token`; resolves with login:success's state. */
@@ -16,7 +16,10 @@ export async function login(
   return { socket, state: (await success).agentState };
 }
 
-/** Sends agent:login and expects `error {code}` followed by the server disconnecting the socket. */
+/**
+ * Sends agent:login on a fresh socket and expects `error {code}`, with the socket left connected
+ * (PROTOCOL §2.1: the existing dashboard would reconnect and log in again in a loop); closes it.
+ */
 export async function expectLoginRefused(
   testApp: TestApp,
   payload: Record<string, unknown>,
@@ -25,10 +28,13 @@ export async function expectLoginRefused(
   const socket = testApp.connect();
   await connected(socket);
   const error = next<ErrorPayload>(socket, 'error');
-  const closed = disconnected(socket);
+  let closed = false;
+  socket.on('disconnect', () => (closed = true));
   socket.emit('agent:login', payload);
   const received = await error;
   expect(received).toEqual(expect.objectContaining({ code, event: 'agent:login' }));
-  expect(await closed).toBe('io server disconnect');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(closed).toBe(false);
+  socket.disconnect();
   return received;
 }

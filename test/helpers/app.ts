@@ -46,8 +46,10 @@ export async function startApp(
     AGENTS_FILE,
     AUTH_JWT_SECRET: TEST_HS256_SECRET,
     TICKET_SECRET: 'test-ticket-secret-0123456789abcdef0123456789',
-    // Suites log in far more than 10 times a minute from 127.0.0.1; the limit has its own test.
+    // Suites fail far more than 10 logins a minute from 127.0.0.1, many claiming one agent; the
+    // budgets have their own tests.
     RATE_LIMIT_LOGIN_MAX: '1000',
+    RATE_LIMIT_LOGIN_AGENT_MAX: '1000',
     ...env,
   });
   let builder = Test.createTestingModule({ imports: [AppModule, ...(extra.imports ?? [])] })

@@ -33,6 +33,29 @@ export const agents = {
 };
 export type AgentKey = keyof typeof agents;
 
+/** The built-in widget settings (PROTOCOL §2.3), pinned here apart from the code that serves them. */
+export const BUILT_IN_WIDGET_SETTINGS = {
+  size: 'medium',
+  position: 'bottom-right',
+  devices: 'all',
+  trigger_delay: 3,
+  auto_hide_delay: null,
+  show_minimize_button: false,
+  theme: 'dark',
+  cobrowse_enabled: true,
+};
+
+/**
+ * What a widget on a SALES_PAGE is served: org_one's settings over the built-in ones, every key the
+ * existing widget reads.
+ */
+export const SALES_WIDGET_SETTINGS = {
+  ...BUILT_IN_WIDGET_SETTINGS,
+  position: 'bottom-left',
+  trigger_delay: 5,
+  theme: 'light',
+};
+
 /** A page of org_one that routes to pool_sales (its default pool and the /pricing/** rule). */
 export const SALES_PAGE = 'https://www.one.example/pricing/plans';
 export const SUPPORT_PAGE = 'https://help.one.example/support/billing';

@@ -5,6 +5,8 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsNumber,
+  IsNumberOptions,
   IsObject,
   IsString,
   IsUrl,
@@ -13,9 +15,18 @@ import {
   Min,
   ValidateIf,
   ValidateNested,
+  ValidationOptions,
 } from 'class-validator';
 import { IsProtocolId } from '../../common/validation/ids';
-import { ROLES, Role } from './directory.types';
+import {
+  ROLES,
+  Role,
+  WIDGET_DEVICES,
+  WIDGET_POSITIONS,
+  WIDGET_SIZES,
+  WIDGET_THEMES,
+  WidgetSettingsOverrides,
+} from './directory.types';
 
 /*
  * The AGENTS_FILE format of PROTOCOL §5. The loader validates with `whitelist` and
@@ -51,6 +62,36 @@ const IsMediaUrl = (): PropertyDecorator =>
     ),
   );
 
+const SECONDS: [IsNumberOptions, ValidationOptions] = [
+  { allowNaN: false, allowInfinity: false },
+  { message: 'must be a number (seconds)' },
+];
+
+/**
+ * The widget's settings, exactly the keys the existing widget reads (PROTOCOL §2.3), each optional:
+ * a pool's override an organisation's, which override the built-in defaults. Any other key —
+ * camelCase spellings included — is refused, since the widget would silently ignore it.
+ */
+export class WidgetSettingsDto implements WidgetSettingsOverrides {
+  @Absent() @IsIn(WIDGET_SIZES) size?: WidgetSettingsOverrides['size'];
+  @Absent() @IsIn(WIDGET_POSITIONS) position?: WidgetSettingsOverrides['position'];
+  @Absent() @IsIn(WIDGET_DEVICES) devices?: WidgetSettingsOverrides['devices'];
+  @Absent() @IsNumber(...SECONDS) @Min(0) @Max(3600) trigger_delay?: number;
+  @Nullable() @IsNumber(...SECONDS) @Min(0) @Max(86_400) auto_hide_delay?: number | null;
+  @Absent() @IsBoolean() show_minimize_button?: boolean;
+  @Absent() @IsIn(WIDGET_THEMES) theme?: WidgetSettingsOverrides['theme'];
+  @Absent() @IsBoolean() cobrowse_enabled?: boolean;
+}
+
+/** Settings objects: a plain object whose keys are validated one by one. */
+const WidgetSettings = (): PropertyDecorator =>
+  applyDecorators(
+    Absent(),
+    IsObject(),
+    ValidateNested(),
+    Type(() => WidgetSettingsDto),
+  );
+
 export class RoutingRuleDto {
   @IsString() @Length(1, 512) pathPattern!: string;
   @Absent() @IsString() @Length(1, 255) domainPattern?: string;
@@ -66,6 +107,7 @@ export class PoolDto {
   @ValidateNested({ each: true })
   @Type(() => RoutingRuleDto)
   rules?: RoutingRuleDto[];
+  @WidgetSettings() widgetSettings?: WidgetSettingsDto;
 }
 
 export class OrganizationDto {
@@ -74,7 +116,7 @@ export class OrganizationDto {
   @Absent() @IsIn(['active', 'paused']) status?: 'active' | 'paused';
   @Absent() @IsInt(INTEGER) @Min(1) @Max(300) rnaTimeoutSeconds?: number;
   @Absent() @IsInt(INTEGER) @Min(1) @Max(1440) maxCallDurationMinutes?: number;
-  @Absent() @IsObject() widgetSettings?: Record<string, unknown>;
+  @WidgetSettings() widgetSettings?: WidgetSettingsDto;
   @Absent() @IsArray() @ValidateNested({ each: true }) @Type(() => PoolDto) pools?: PoolDto[];
 }
 

@@ -77,13 +77,14 @@ describe('parseAgentsFile', () => {
       maxCallDurationMinutes: 120,
       widgetSettings: {},
       pools: [
-        { id: 'pool_a1', orgId: 'org_a', name: 'One', isDefault: true, rules: [] },
+        { id: 'pool_a1', orgId: 'org_a', name: 'One', isDefault: true, rules: [], widgetSettings: {} },
         {
           id: 'pool_a2',
           orgId: 'org_a',
           name: 'Two',
           isDefault: false,
           rules: [{ pathPattern: '/support/*', domainPattern: '*', priority: 1 }],
+          widgetSettings: {},
         },
       ],
     });
@@ -104,13 +105,15 @@ describe('parseAgentsFile', () => {
     expect(snapshot.users[2].orgId).toBeNull();
   });
 
-  it('keeps widget settings and media URLs as given, null included', () => {
+  it('keeps widget settings of organisations and pools, and media URLs, as given, null included', () => {
     const file = validFile();
     file.organizations[0].widgetSettings = {
       position: 'bottom-left',
-      colors: { primary: '#123' },
-      steps: [1, 2],
+      trigger_delay: 0,
+      auto_hide_delay: null,
+      cobrowse_enabled: false,
     };
+    file.organizations[0].pools[1].widgetSettings = { theme: 'liquid-glass', auto_hide_delay: 30 };
     Object.assign(file.users[0], {
       avatarUrl: null,
       loopVideoUrl: 'https://cdn.example/loop.mp4',
@@ -119,8 +122,14 @@ describe('parseAgentsFile', () => {
     const snapshot = parseAgentsFile(file, 'test.json');
     expect(snapshot.organizations[0].widgetSettings).toEqual({
       position: 'bottom-left',
-      colors: { primary: '#123' },
-      steps: [1, 2],
+      trigger_delay: 0,
+      auto_hide_delay: null,
+      cobrowse_enabled: false,
+    });
+    expect(snapshot.organizations[0].pools[0].widgetSettings).toEqual({});
+    expect(snapshot.organizations[0].pools[1].widgetSettings).toEqual({
+      theme: 'liquid-glass',
+      auto_hide_delay: 30,
     });
     expect(snapshot.users[0]).toMatchObject({
       avatarUrl: null,
@@ -208,6 +217,41 @@ describe('parseAgentsFile', () => {
         'widgetSettings that are not an object',
         (f) => (f.organizations[0].widgetSettings = ['bottom-right']),
         'organizations[0] (id "org_a").widgetSettings: must be an object',
+      ],
+      [
+        'a widget setting the widget does not read',
+        (f) => (f.organizations[0].widgetSettings = { greeting: 'Hi' }),
+        'organizations[0].widgetSettings.greeting: unknown field',
+      ],
+      [
+        'a widget setting spelled in camelCase',
+        (f) => (f.organizations[0].widgetSettings = { triggerDelaySeconds: 3 }),
+        'organizations[0].widgetSettings.triggerDelaySeconds: unknown field (the widget reads "trigger_delay")',
+      ],
+      [
+        'a widget size the widget does not know',
+        (f) => (f.organizations[0].widgetSettings = { size: 'huge' }),
+        'organizations[0].widgetSettings.size: must be one of the following values: small, medium, large',
+      ],
+      [
+        'a negative trigger_delay',
+        (f) => (f.organizations[0].widgetSettings = { trigger_delay: -1 }),
+        'organizations[0].widgetSettings.trigger_delay: must not be less than 0',
+      ],
+      [
+        'a trigger_delay given as a string',
+        (f) => (f.organizations[0].widgetSettings = { trigger_delay: '3' }),
+        'organizations[0].widgetSettings.trigger_delay: must be a number (seconds)',
+      ],
+      [
+        'a non-boolean cobrowse_enabled in a pool',
+        (f) => (f.organizations[0].pools[0].widgetSettings = { cobrowse_enabled: 'yes' }),
+        'organizations[0].pools[0].widgetSettings.cobrowse_enabled: must be a boolean value',
+      ],
+      [
+        'pool widget settings that are not an object',
+        (f) => (f.organizations[0].pools[0].widgetSettings = 'dark'),
+        'organizations[0].pools[0] (id "pool_a1").widgetSettings: must be an object',
       ],
       [
         'a non-boolean isDefault',

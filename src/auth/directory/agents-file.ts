@@ -63,10 +63,13 @@ function describeErrors(errors: readonly ValidationError[], parentPath: string):
     const label = isIndex
       ? path
       : `${parentPath}${entryName(error.target)}${parentPath ? '.' : ''}${error.property}`;
-    for (const [constraint, message] of mainConstraints(error.constraints ?? {})) {
-      problems.push(`${label}: ${explain(constraint, message, error.property)}`);
-    }
-    if (error.children?.length) problems.push(...describeErrors(error.children, path));
+    const lines = mainConstraints(error.constraints ?? {}).map(
+      ([constraint, message]) => `${label}: ${explain(constraint, message, error.property)}`,
+    );
+    problems.push(...new Set(lines));
+    // A value that is not an object has no fields worth describing (an array's items, say).
+    const notAnObject = error.constraints?.isObject !== undefined;
+    if (error.children?.length && !notAnObject) problems.push(...describeErrors(error.children, path));
   }
   return problems;
 }
@@ -74,6 +77,7 @@ function describeErrors(errors: readonly ValidationError[], parentPath: string):
 const TYPE_CONSTRAINTS = new Set([
   'isString',
   'isInt',
+  'isNumber',
   'isBoolean',
   'isArray',
   'isObject',
@@ -91,8 +95,22 @@ function mainConstraints(constraints: Record<string, string>): Array<[string, st
   return 'matches' in constraints ? all.filter(([constraint]) => constraint !== 'isLength') : all;
 }
 
+/** Spellings of widget settings the widget does not read, and the key it reads instead. */
+const WIDGET_KEY_HINTS: Readonly<Record<string, string>> = {
+  triggerDelaySeconds: 'trigger_delay',
+  triggerDelay: 'trigger_delay',
+  autoHideDelaySeconds: 'auto_hide_delay',
+  autoHideDelay: 'auto_hide_delay',
+  showMinimizeButton: 'show_minimize_button',
+  cobrowseEnabled: 'cobrowse_enabled',
+  coBrowseEnabled: 'cobrowse_enabled',
+};
+
 function explain(constraint: string, message: string, property: string): string {
-  if (constraint === 'whitelistValidation') return 'unknown field';
+  if (constraint === 'whitelistValidation') {
+    const hint = WIDGET_KEY_HINTS[property];
+    return hint ? `unknown field (the widget reads "${hint}")` : 'unknown field';
+  }
   if (constraint === 'nestedValidation') return 'must be an object';
   // class-validator messages start with the property name, which the path already shows.
   return message.startsWith(`${property} `) ? message.slice(property.length + 1) : message;
@@ -189,12 +207,13 @@ function toSnapshot(dto: AgentsFileDto): DirectorySnapshot {
     status: org.status ?? 'active',
     rnaTimeoutSeconds: org.rnaTimeoutSeconds ?? 15,
     maxCallDurationMinutes: org.maxCallDurationMinutes ?? 120,
-    widgetSettings: org.widgetSettings ?? {},
+    widgetSettings: { ...org.widgetSettings },
     pools: (org.pools ?? []).map((pool) => ({
       id: pool.id,
       orgId: org.id,
       name: pool.name,
       isDefault: pool.isDefault ?? false,
+      widgetSettings: { ...pool.widgetSettings },
       rules: (pool.rules ?? []).map((rule) => ({
         pathPattern: rule.pathPattern,
         domainPattern: rule.domainPattern ?? '*',

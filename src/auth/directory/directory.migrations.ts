@@ -79,4 +79,14 @@ export const directoryMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026_12_07_001_pool_widget_settings': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>): Promise<void> {
+      // A pool may override its organisation's widget settings (JSON text, `{}` for none).
+      await db.schema
+        .alterTable('pools')
+        .addColumn('widget_settings', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+    },
+  },
 };

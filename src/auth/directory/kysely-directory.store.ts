@@ -10,6 +10,7 @@ import type {
   Organization,
   Role,
   RoutingRule,
+  WidgetSettingsOverrides,
 } from './directory.types';
 
 interface DirectoryTables {
@@ -21,7 +22,7 @@ interface DirectoryTables {
     max_call_duration_minutes: number;
     widget_settings: string;
   };
-  pools: { id: string; org_id: string; name: string; is_default: number };
+  pools: { id: string; org_id: string; name: string; is_default: number; widget_settings: string };
   routing_rules: {
     id: string;
     pool_id: string;
@@ -84,6 +85,7 @@ export class KyselyDirectoryStore extends DirectoryStore {
       org_id: pool.orgId,
       name: pool.name,
       is_default: pool.isDefault ? 1 : 0,
+      widget_settings: JSON.stringify(pool.widgetSettings),
     }));
     const ruleRows = pools.flatMap((pool) =>
       pool.rules.map((rule, index) => ({
@@ -137,6 +139,7 @@ export class KyselyDirectoryStore extends DirectoryStore {
               org_id: eb.ref('excluded.org_id'),
               name: eb.ref('excluded.name'),
               is_default: eb.ref('excluded.is_default'),
+              widget_settings: eb.ref('excluded.widget_settings'),
             })),
           )
           .execute();
@@ -218,6 +221,7 @@ export class KyselyDirectoryStore extends DirectoryStore {
         orgId: pool.org_id,
         name: pool.name,
         isDefault: Number(pool.is_default) === 1,
+        widgetSettings: JSON.parse(pool.widget_settings) as WidgetSettingsOverrides,
         rules: (rulesByPool.get(pool.id) ?? []).map((rule): RoutingRule => ({
           pathPattern: rule.path_pattern,
           domainPattern: rule.domain_pattern,
@@ -234,7 +238,7 @@ export class KyselyDirectoryStore extends DirectoryStore {
       status: org.status === 'paused' ? 'paused' : 'active',
       rnaTimeoutSeconds: Number(org.rna_timeout_seconds),
       maxCallDurationMinutes: Number(org.max_call_duration_minutes),
-      widgetSettings: JSON.parse(org.widget_settings) as Record<string, unknown>,
+      widgetSettings: JSON.parse(org.widget_settings) as WidgetSettingsOverrides,
       pools: poolsByOrg.get(org.id) ?? [],
     }));
     const users = rows.users.map((user): DirectoryUser => ({

@@ -10,6 +10,11 @@ export class DomainError extends Error {
     message: string = DEFAULT_MESSAGES[code],
     /** snake_case reason for the security record when the refusal is an authorization decision. */
     readonly reason?: string,
+    /**
+     * False for a refusal about the state of things rather than about who asks (co-browsing
+     * outside a call names no one else's call): the client is told, nothing is recorded.
+     */
+    readonly recorded = true,
   ) {
     super(message);
     this.name = 'DomainError';

@@ -37,7 +37,11 @@ export class WsErrorFilter implements ExceptionFilter {
     // Guards publish their own refusals; a service's authorization refusal (ownership, paused
     // organisation…) is recorded here, where the socket that caused it is known, so services stay
     // transport-free. It may reach the client as CALL_NOT_FOUND (existence is not revealed).
-    if (exception instanceof DomainError && (exception.code === ErrorCode.Forbidden || exception.reason)) {
+    if (
+      exception instanceof DomainError &&
+      exception.recorded &&
+      (exception.code === ErrorCode.Forbidden || exception.reason)
+    ) {
       this.publishForbidden(socket, exception.code, event, exception.reason ?? 'forbidden');
     }
 

@@ -3,7 +3,6 @@ import type { ThrottlerOptions } from '@nestjs/throttler';
 import type { AppConfig } from '../../config/app-config';
 import { httpBudgetOf } from './http-budget.decorator';
 import {
-  LOGIN_THROTTLER,
   OTHER_THROTTLER,
   SOCKET_BUDGETS,
   SOCKET_DEFAULT_LIMIT,
@@ -37,7 +36,6 @@ export function throttlers(rateLimit: AppConfig['rateLimit']): ThrottlerOptions[
       limit: rateLimit.metricsMax,
       skipIf: (context) => context.getType() !== 'http' || httpBudgetOf(context) !== 'metrics',
     },
-    socket(LOGIN_THROTTLER, rateLimit.loginMax),
     ...SOCKET_BUDGETS.map((budget) => socket(budget.name, budget.limit)),
     socket(OTHER_THROTTLER, SOCKET_DEFAULT_LIMIT),
   ];

@@ -5,12 +5,13 @@ import { TransportThrottlerGuard } from './transport-throttler.guard';
 import { WsError } from '../errors/ws-error';
 import type { SocketData } from '../socket/socket-data';
 import { socketSource } from '../socket/socket-source';
-import { IP_KEYED_EVENTS, socketThrottleKey } from './socket-rate-limits';
+import { IP_KEYED_EVENTS, SOCKET_KEYED_EVENTS, socketThrottleKey } from './socket-rate-limits';
 
 /**
  * @nestjs/throttler on Socket.IO events. Runs first on every event (DESIGN §2 order): the named
  * throttler of the event's budget (socket-rate-limits.ts) counts it in the event's own bucket,
- * keyed by the authenticated agent, else the visitor, else the client IP. Applied on the gateway
+ * keyed by the authenticated agent, else the visitor, else the client IP (`agent:login` by the
+ * socket, `visitor:join` by the IP, whatever the socket already is). Applied on the gateway
  * class because global guards never reach gateways.
  */
 @Injectable()
@@ -28,8 +29,10 @@ export class WsThrottlerGuard extends TransportThrottlerGuard {
   }
 
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
-    const data = (req.socket as Socket).data as SocketData;
+    const socket = req.socket as Socket;
+    const data = socket.data as SocketData;
     const event = req.event as string;
+    if (SOCKET_KEYED_EVENTS.has(event)) return Promise.resolve(`socket:${socket.id}`);
     if (IP_KEYED_EVENTS.has(event)) return Promise.resolve(`ip:${data.ip}`);
     if (data.auth) return Promise.resolve(`agent:${data.auth.agentId}`);
     if (data.visitor) return Promise.resolve(`visitor:${data.visitor.visitorId}`);

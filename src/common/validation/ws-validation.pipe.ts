@@ -1,12 +1,14 @@
 import { ArgumentMetadata, Injectable, ValidationPipe } from '@nestjs/common';
 import { ErrorCode } from '../errors/error-code';
 import { WsError } from '../errors/ws-error';
+import { isFreeFormPayload, jsonBytes, payloadLimitOf } from './payload-limit';
 import { toFieldErrors } from './validation-details';
 
 /**
  * Validates every socket payload against its DTO (whitelist + forbidNonWhitelisted: unknown fields
- * are refused, PROTOCOL §2). A payload that is not an object at all (a string, an array, nothing)
- * is refused here rather than coerced.
+ * are refused, PROTOCOL §2). First its size against the DTO's limit (16 KiB unless it declares
+ * another), so nothing larger is ever copied or walked; then its shape: a payload that is not an
+ * object at all (a string, an array, nothing) is refused here rather than coerced.
  */
 @Injectable()
 export class WsValidationPipe extends ValidationPipe {
@@ -32,11 +34,20 @@ export class WsValidationPipe extends ValidationPipe {
     // An event sent without a payload is validated as `{}`: required fields are then reported by
     // name, and payload-less events accept it. Nest hands an ack-only emit over as `[]`.
     if (expectsDto && (value === undefined || (Array.isArray(value) && value.length === 0))) value = {};
-    if (expectsDto && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    if (!expectsDto) return super.transform(value, metadata);
+    const dto = metadata.metatype as object;
+    const limit = payloadLimitOf(dto);
+    if (jsonBytes(value) > limit) {
+      throw new WsError(ErrorCode.InvalidPayload, 'The payload is too large.', [
+        { field: 'payload', message: `payload must be at most ${limit} bytes of JSON` },
+      ]);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new WsError(ErrorCode.InvalidPayload, 'The payload is invalid.', [
         { field: 'payload', message: 'payload must be an object' },
       ]);
     }
+    if (isFreeFormPayload(dto)) return value;
     return super.transform(value, metadata);
   }
 }

@@ -6,13 +6,21 @@ import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import { Scheduler } from '../../common/scheduler.service';
 import { AppConfig } from '../../config/app-config';
+import { CallLog, CallLogEntry } from '../../call-log/call-log';
 import { ClientNotifier } from '../client-notifier';
 import type { Organization } from '../../auth/directory/directory.types';
 import type { VisitorBinding } from '../visitor-binder';
 import type { AgentSpeaker, Speaker, VisitorSpeaker } from '../../auth/decorators/call-party.decorator';
 import { isAvailable, PresenceService, profileOf } from '../presence/presence.service';
 import type { AgentPresence, PresenceChange } from '../presence/presence.types';
-import type { AssignmentReason, CallEndReason, CallRequestView, CallView, VisitorView } from '../protocol';
+import type {
+  AssignmentReason,
+  CallEndReason,
+  CallRequestView,
+  CallView,
+  ServerEvents,
+  VisitorView,
+} from '../protocol';
 import { RoutingService, servesPool } from '../routing/routing.service';
 import { SignalingMetrics } from '../signaling-metrics.service';
 import { VisitorService } from '../visitors/visitor.service';
@@ -43,6 +51,7 @@ export class CallService implements OnModuleInit {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly metrics: SignalingMetrics,
+    private readonly callLog: CallLog,
   ) {}
 
   onModuleInit(): void {
@@ -137,26 +146,36 @@ export class CallService implements OnModuleInit {
     const now = this.clock.now();
     const call: CallRecord = {
       callId: `call_${uuidv7()}`,
+      callLogId: uuidv7(),
       requestId,
       visitorId: visitor.visitorId,
       agentId: agent.agentId,
+      agentSocketId: agent.socketId,
       orgId: visitor.orgId,
+      pageUrl: claimed.pageUrl,
+      requestedAt: claimed.requestedAt,
       startedAt: now,
       tokenHashes: { agent: agentToken.hash, visitor: visitorToken.hash },
       disconnectedAt: { agent: null, visitor: null },
       lastHeartbeatAt: now,
     };
     await this.calls.createCall(call);
+    this.callLog.started(logEntry(call));
     this.notifier.toVisitor(visitor.visitorId, 'call:accepted', {
       callId: call.callId,
       agentId: agent.agentId,
       reconnectToken: visitorToken.token,
     });
-    // Every tab of the agent learns the call started (the first to act wins; the others are told).
-    this.notifier.toAgent(agent.agentId, 'call:started', {
+    // Only the tab that accepted carries the call (each tab given `call:started` would open the
+    // camera and send its own offer); the agent's other tabs stop ringing.
+    this.notifier.toSocket(agent.socketId, 'call:started', {
       call: callView(call),
       visitor: visitorView(visitor),
       reconnectToken: agentToken.token,
+    });
+    this.notifier.toAgentExcept(agent.agentId, agent.socketId, 'call:cancelled', {
+      requestId,
+      reason: 'answered_elsewhere',
     });
     const maxMs = this.organization(call.orgId).maxCallDurationMinutes * 60_000;
     this.scheduler.schedule(maxDurationKey(call.callId), maxMs, async () => {
@@ -182,14 +201,20 @@ export class CallService implements OnModuleInit {
     await this.reroute(released, 'agent_away');
   }
 
-  /** `call:cancel`: only the visitor who asked. */
+  /**
+   * `call:cancel`: only the visitor who asked. The existing widget never learns the server's
+   * `requestId` and cancels with a placeholder of its own (`pending_<ms>`): an id that is none of
+   * this visitor's requests stands for its pending request, if it has one. Nobody else's request is
+   * ever touched, and another visitor's id reveals nothing: it is answered as an unknown one.
+   */
   async cancel(party: VisitorSpeaker, requestId: string): Promise<void> {
     await this.visitors.requireLive(party);
-    const request = await this.calls.getRequest(requestId);
-    if (!request) throw new DomainError(ErrorCode.CallNotFound);
-    if (request.visitorId !== party.visitorId)
-      throw new DomainError(ErrorCode.CallNotFound, undefined, 'not_request_owner');
-    const withdrawn = await this.calls.withdraw(requestId, party.visitorId);
+    const named = await this.calls.getRequest(requestId);
+    const own =
+      named?.visitorId === party.visitorId ? named : await this.calls.requestOfVisitor(party.visitorId);
+    if (!own)
+      throw new DomainError(ErrorCode.CallNotFound, undefined, named ? 'not_request_owner' : undefined);
+    const withdrawn = await this.calls.withdraw(own.requestId, party.visitorId);
     if (!withdrawn) throw new DomainError(ErrorCode.CallNotFound);
     this.stopRinging(withdrawn);
   }
@@ -208,7 +233,11 @@ export class CallService implements OnModuleInit {
     if (call.tokenHashes[role] !== hashReconnectToken(reconnectToken))
       throw new DomainError(ErrorCode.CallNotFound, undefined, 'invalid_reconnect_token');
     await this.calls.touchCall(call.callId, this.clock.now());
-    if (party.kind === 'agent') await this.presence.heartbeat(party.agentId);
+    if (party.kind === 'agent') {
+      // Only the tab that holds the call's token can send this: it carries the call.
+      await this.speaksForCall(call, party.socketId);
+      await this.presence.heartbeat(party.agentId);
+    }
   }
 
   /**
@@ -228,14 +257,13 @@ export class CallService implements OnModuleInit {
     // agent's socket does not become a visitor.
     if ((role === 'agent') !== (party.kind === 'agent'))
       throw new DomainError(ErrorCode.CallNotFound, undefined, 'role_mismatch');
-    const agentToken = newReconnectToken();
-    const visitorToken = newReconnectToken();
-    const call = await this.calls.spendToken(
-      hashReconnectToken(reconnectToken),
+    const tokens = newTokenPair();
+    const call = await this.calls.spendToken({
+      tokenHash: hashReconnectToken(reconnectToken),
       role,
-      { agent: agentToken.hash, visitor: visitorToken.hash },
-      party.kind === 'agent' && role === 'agent' ? party.agentId : undefined,
-    );
+      next: { agent: tokens.agent.hash, visitor: tokens.visitor.hash },
+      ...(party.kind === 'agent' ? { agentId: party.agentId, agentSocketId: party.socketId } : {}),
+    });
     if (!call) throw new DomainError(ErrorCode.CallNotFound, undefined, 'invalid_reconnect_token');
     this.scheduler.cancel(reconnectKey(call.callId, role));
 
@@ -252,26 +280,69 @@ export class CallService implements OnModuleInit {
       await this.finish(call.callId, 'error', 'The agent is in another call.');
       throw new DomainError(ErrorCode.CallNotFound);
     }
-    // Each party gets its own new token; a peer still disconnected keeps the one it holds and is
-    // told nothing until it comes back.
-    const tokens = { agent: agentToken, visitor: visitorToken };
-    const rotated = (side: CallRole): boolean => call.tokenHashes[side] === tokens[side].hash;
-    const agent = this.directory.findByAgentId(call.agentId);
-    if (rotated('visitor'))
-      this.notifier.toVisitor(call.visitorId, 'call:reconnected', {
-        callId: call.callId,
-        reconnectToken: visitorToken.token,
-        peerId: call.agentId,
-        ...(agent ? { agent: profileOf(agent) } : {}),
-      });
-    if (rotated('agent'))
-      this.notifier.toAgent(call.agentId, 'call:reconnected', {
-        callId: call.callId,
-        reconnectToken: agentToken.token,
-        peerId: call.visitorId,
-      });
+    this.announceResumed(call, tokens);
     this.logger.log(`call ${call.callId}: ${role} reconnected`);
     return { callId: call.callId };
+  }
+
+  /**
+   * An agent's socket left — closed, logged out (a token refresh), or its refresh was refused. If
+   * it carried the agent's call, the call is held for the agent's return, whether or not the agent
+   * has other tabs: the media and the signals were this tab's. A call no tab has spoken for yet
+   * (resumed by a login) is held when the agent has no tab left.
+   */
+  async agentSocketLeft(agentId: string, socketId: string): Promise<void> {
+    const call = await this.calls.callOfAgent(agentId);
+    if (!call || call.disconnectedAt.agent !== null) return;
+    const carried = call.agentSocketId === socketId;
+    const unclaimed = call.agentSocketId === null && !(await this.presence.isConnected(agentId));
+    if (carried || unclaimed) await this.partyDisconnected(call, 'agent');
+  }
+
+  /**
+   * An agent logged in. A call of its held for the agent's return resumes: the existing dashboard
+   * refreshes its token hourly by logging out, reconnecting and logging in again, and expects its
+   * call to survive that without a `call:reconnect`. Which tab carries the call is not known
+   * (every tab of an agent refreshes at about the same time): the call's traffic goes to all of
+   * them until one speaks for it. The agent's reconnect token stays as it was; the visitor, told
+   * it was reconnecting, gets `call:reconnected` with a new token of its own.
+   */
+  async agentLoggedIn(agent: AgentSpeaker): Promise<void> {
+    const held = await this.calls.callOfAgent(agent.agentId);
+    if (!held || held.disconnectedAt.agent === null) return;
+    const visitorToken = newReconnectToken();
+    const call = await this.calls.reattachAgent(held.callId, visitorToken.hash);
+    if (!call) return;
+    this.scheduler.cancel(reconnectKey(call.callId, 'agent'));
+    if (!(await this.presence.resumeCall(agent.agentId, call.visitorId))) {
+      await this.finish(call.callId, 'error', 'The agent is in another call.');
+      return;
+    }
+    if (call.tokenHashes.visitor === visitorToken.hash) this.tellVisitorReconnected(call, visitorToken.token);
+    this.logger.log(`call ${call.callId}: agent back on a new login`);
+  }
+
+  /**
+   * Whether the agent's `socketId` may speak for its call: it carries it, or no tab does yet and
+   * this one is first (it becomes the one).
+   */
+  async speaksForCall(call: CallRecord, socketId: string): Promise<boolean> {
+    if (call.agentSocketId === socketId) return true;
+    if (call.agentSocketId !== null || call.disconnectedAt.agent !== null) return false;
+    return (await this.calls.bindAgentSocket(call.callId, socketId))?.agentSocketId === socketId;
+  }
+
+  /**
+   * What the call sends the agent's side: to the tab that carries it; to every tab of the agent
+   * while none is known to (after a login resumed it); to nobody while the agent is away.
+   */
+  toCallAgent<E extends keyof ServerEvents>(
+    call: CallRecord,
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void {
+    if (call.agentSocketId) this.notifier.toSocket(call.agentSocketId, event, ...args);
+    else if (call.disconnectedAt.agent === null) this.notifier.toAgent(call.agentId, event, ...args);
   }
 
   /**
@@ -297,10 +368,13 @@ export class CallService implements OnModuleInit {
     return this.calls.callOfAgent(agentId);
   }
 
-  /** The live call a visitor session is in, for the relay (VISITOR_NOT_FOUND if the session is not live). */
-  async callOfVisitor(party: VisitorSpeaker): Promise<CallRecord | null> {
-    await this.visitors.requireLive(party);
-    return this.calls.callOfVisitor(party.visitorId);
+  /**
+   * The live session of this socket and the call it is in, for the relay (VISITOR_NOT_FOUND if the
+   * session is not live).
+   */
+  async callOfVisitor(party: VisitorSpeaker): Promise<{ visitor: VisitorRecord; call: CallRecord | null }> {
+    const visitor = await this.visitors.requireLive(party);
+    return { visitor, call: await this.calls.callOfVisitor(party.visitorId) };
   }
 
   /** Ends a call once: both parties are told, timers stop, the agent is available again. */
@@ -318,7 +392,9 @@ export class CallService implements OnModuleInit {
     this.scheduler.cancel(reconnectKey(callId, 'visitor'));
     const payload = { callId, reason, ...(message !== undefined ? { message } : {}) };
     this.notifier.toVisitor(call.visitorId, 'call:ended', payload);
+    // Every tab of the agent: the one that carried the call, and those that show its status.
     this.notifier.toAgent(call.agentId, 'call:ended', payload);
+    this.callLog.ended({ ...logEntry(call), endedAt: this.clock.now(), endReason: reason });
     this.metrics.callEnded(reason);
     this.logger.log(`call ${callId} ended (${reason})`);
     // A visitor that never came back leaves with its call.
@@ -331,17 +407,15 @@ export class CallService implements OnModuleInit {
   private async onPresenceChange(change: PresenceChange): Promise<void> {
     const { agentId } = change.presence;
     if (change.kind === 'available') return this.agentAvailable(change.presence);
-    // Whatever rang this agent goes to someone else; it cannot answer now.
+    // Whatever rang this agent goes to someone else; it cannot answer now. (A call it carried was
+    // put on hold when that socket left: agentSocketLeft.)
     await this.passRingsOf(agentId, change.kind === 'disconnected' ? 'agent_offline' : change.reason);
-    const call = await this.calls.callOfAgent(agentId);
-    if (change.kind === 'disconnected') {
-      if (call) await this.partyDisconnected(call, 'agent');
-      return;
-    }
+    if (change.kind === 'disconnected') return;
     await this.routing.reassignVisitorsOf(agentId, change.reason);
-    // Logged out or revoked: its call ends now. After the disconnect grace, a call on hold for the
-    // agent's reconnect is left to its own (reconnect) timer.
-    if (change.gone === 'logged_out' && call) await this.finish(call.callId, 'agent_ended');
+    // Revoked: its call ends now. After the disconnect grace, a call on hold for the agent's
+    // reconnect is left to its own (reconnect) timer.
+    const call = await this.calls.callOfAgent(agentId);
+    if (change.gone === 'revoked' && call) await this.finish(call.callId, 'agent_ended');
   }
 
   /** An agent became available: waiting visitors of its pools, then its oldest waiting request. */
@@ -367,7 +441,12 @@ export class CallService implements OnModuleInit {
       request: requestView(ringing, agentId),
       visitor: visitor
         ? visitorView(visitor)
-        : { visitorId: ringing.visitorId, pageUrl: ringing.pageUrl, connectedAt: ringing.requestedAt },
+        : {
+            visitorId: ringing.visitorId,
+            pageUrl: ringing.pageUrl,
+            connectedAt: ringing.requestedAt,
+            location: null,
+          },
     });
     const rnaMs = this.organization(ringing.orgId).rnaTimeoutSeconds * 1000;
     const seq = ringing.ringSeq;
@@ -430,7 +509,7 @@ export class CallService implements OnModuleInit {
   private tellNoAgent(visitor: VisitorRecord, reason: AssignmentReason): void {
     this.notifier.toVisitor(visitor.visitorId, 'agent:unavailable', {
       visitorId: visitor.visitorId,
-      widgetSettings: this.routing.widgetSettings(visitor.orgId),
+      widgetSettings: this.routing.widgetSettings(visitor),
       poolId: visitor.poolId,
       reason,
     });
@@ -452,7 +531,7 @@ export class CallService implements OnModuleInit {
       timeoutSeconds: Math.ceil(graceMs / 1000),
     };
     if (role === 'agent') this.notifier.toVisitor(call.visitorId, 'call:reconnecting', reconnecting);
-    else this.notifier.toAgent(call.agentId, 'call:reconnecting', reconnecting);
+    else this.toCallAgent(held, 'call:reconnecting', reconnecting);
     this.scheduler.schedule(reconnectKey(call.callId, role), graceMs, () =>
       this.reconnectTimedOut(call.callId, role, at),
     );
@@ -467,6 +546,32 @@ export class CallService implements OnModuleInit {
     this.notifier.toVisitor(call.visitorId, 'call:reconnect_failed', failed);
     this.notifier.toAgent(call.agentId, 'call:reconnect_failed', failed);
     await this.ended(call, 'reconnect_failed');
+  }
+
+  /**
+   * Each party gets its own new token in `call:reconnected` (the agent on the socket that now
+   * carries the call); a peer still disconnected keeps the token it holds and is told nothing
+   * until it comes back.
+   */
+  private announceResumed(call: CallRecord, tokens: TokenPair): void {
+    const rotated = (side: CallRole): boolean => call.tokenHashes[side] === tokens[side].hash;
+    if (rotated('visitor')) this.tellVisitorReconnected(call, tokens.visitor.token);
+    if (rotated('agent'))
+      this.toCallAgent(call, 'call:reconnected', {
+        callId: call.callId,
+        reconnectToken: tokens.agent.token,
+        peerId: call.visitorId,
+      });
+  }
+
+  private tellVisitorReconnected(call: CallRecord, reconnectToken: string): void {
+    const agent = this.directory.findByAgentId(call.agentId);
+    this.notifier.toVisitor(call.visitorId, 'call:reconnected', {
+      callId: call.callId,
+      reconnectToken,
+      peerId: call.agentId,
+      ...(agent ? { agent: profileOf(agent) } : {}),
+    });
   }
 
   /** Directory entries never disappear while the process runs; a missing one is a bug, said loudly. */
@@ -525,16 +630,42 @@ function requestView(request: CallRequestRecord, agentId: string): CallRequestVi
   };
 }
 
+/** No geolocation source exists yet: `location` is null, and always present (PROTOCOL §2.3). */
 function visitorView(visitor: VisitorRecord): VisitorView {
-  return { visitorId: visitor.visitorId, pageUrl: visitor.pageUrl, connectedAt: visitor.connectedAt };
+  return {
+    visitorId: visitor.visitorId,
+    pageUrl: visitor.pageUrl,
+    connectedAt: visitor.connectedAt,
+    location: null,
+  };
 }
 
 function callView(call: CallRecord): CallView {
   return {
     callId: call.callId,
+    callLogId: call.callLogId,
     visitorId: call.visitorId,
     agentId: call.agentId,
     startedAt: call.startedAt,
     endedAt: null,
   };
+}
+
+function logEntry(call: CallRecord): CallLogEntry {
+  return {
+    callLogId: call.callLogId,
+    callId: call.callId,
+    orgId: call.orgId,
+    agentId: call.agentId,
+    visitorId: call.visitorId,
+    pageUrl: call.pageUrl,
+    requestedAt: call.requestedAt,
+    startedAt: call.startedAt,
+  };
+}
+
+type TokenPair = Record<CallRole, ReturnType<typeof newReconnectToken>>;
+
+function newTokenPair(): TokenPair {
+  return { agent: newReconnectToken(), visitor: newReconnectToken() };
 }

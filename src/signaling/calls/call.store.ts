@@ -50,22 +50,43 @@ export abstract class CallStore {
     ifDisconnected?: { role: CallRole; at: number },
   ): Promise<CallRecord | null>;
 
-  /** Records a party's connection lost (`at`) or back (null). */
+  /**
+   * Records a party's connection lost (`at`) — the agent's socket is then forgotten — or back
+   * (null). Null when the call is gone.
+   */
   abstract setDisconnected(callId: string, role: CallRole, at: number | null): Promise<CallRecord | null>;
 
   /**
    * Spends a reconnect token: if `tokenHash` is the current token of `role` in some call (whose
-   * agent is `agentId`, when given), the party is marked connected and its token replaced by
-   * `next[role]`; the peer's is replaced by `next[peer]` only if the peer is connected (a
-   * disconnected peer could not receive its new token and must come back with the one it holds).
-   * Single use.
+   * agent is `agentId`, when given), the party is marked connected (an agent on `agentSocketId`)
+   * and its token replaced by `next[role]`; the peer's is replaced by `next[peer]` only if the peer
+   * is connected (a disconnected peer could not receive its new token and must come back with the
+   * one it holds). Single use.
    */
-  abstract spendToken(
-    tokenHash: string,
-    role: CallRole,
-    next: Record<CallRole, string>,
-    agentId?: string,
-  ): Promise<CallRecord | null>;
+  abstract spendToken(spend: {
+    tokenHash: string;
+    role: CallRole;
+    next: Record<CallRole, string>;
+    agentId?: string;
+    agentSocketId?: string;
+  }): Promise<CallRecord | null>;
+
+  /**
+   * Marks the agent side of a held call connected again without a reconnect token (the agent logged
+   * in again: a token refresh, a reload — the login proved who it is), carried by no tab in
+   * particular until one speaks for it (`bindAgentSocket`). The agent's token is kept (a dashboard
+   * that follows up with `call:reconnect` spends it as usual); the visitor's is replaced by
+   * `nextVisitorHash` only if the visitor is connected to learn it. Null when the call is gone or
+   * its agent side is connected.
+   */
+  abstract reattachAgent(callId: string, nextVisitorHash: string): Promise<CallRecord | null>;
+
+  /**
+   * Makes `agentSocketId` the socket that carries the call if the agent side is connected and no
+   * socket carries it yet; returns the call as it is afterwards (whichever socket won), or null
+   * when the call is gone.
+   */
+  abstract bindAgentSocket(callId: string, agentSocketId: string): Promise<CallRecord | null>;
 
   abstract touchCall(callId: string, now: number): Promise<void>;
 

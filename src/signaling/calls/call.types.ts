@@ -21,10 +21,22 @@ export interface CallRequestRecord {
 /** An accepted call (PROTOCOL §3): the same `callId` for its whole life, reconnects included. */
 export interface CallRecord {
   callId: string;
+  /** Its row in the call log. */
+  callLogId: string;
   requestId: string;
   visitorId: string;
   agentId: string;
+  /**
+   * The agent's socket that carries the call (the tab that accepted, or that reconnected): only it
+   * gets and sends the call's signals. Null while the agent's side is disconnected — or, once the
+   * agent is back through a login (a token refresh) and before one of its tabs has spoken for the
+   * call, while it is not yet known which tab carries it: the call's traffic then goes to every
+   * tab of the agent, and the first to send a signal or heartbeat becomes the one.
+   */
+  agentSocketId: string | null;
   orgId: string;
+  pageUrl: string;
+  requestedAt: number;
   startedAt: number;
   /** SHA-256 of each party's current reconnect token; the tokens themselves are never stored. */
   tokenHashes: Record<CallRole, string>;

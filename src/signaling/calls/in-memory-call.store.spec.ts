@@ -24,10 +24,14 @@ function call(overrides: Partial<CallRecord> = {}): CallRecord {
   sequence += 1;
   return {
     callId: `call_${sequence}`,
+    callLogId: `log_${sequence}`,
     requestId: `req_${sequence}`,
     visitorId: `visitor_${sequence}`,
     agentId: `agent_${sequence}`,
+    agentSocketId: `socket_${sequence}`,
     orgId: 'org_one',
+    pageUrl: 'https://www.one.example/pricing',
+    requestedAt: 900,
     startedAt: 1000,
     tokenHashes: { agent: `agent-hash-${sequence}`, visitor: `visitor-hash-${sequence}` },
     disconnectedAt: { agent: null, visitor: null },
@@ -280,14 +284,14 @@ describe('InMemoryCallStore', () => {
 
     it("rotates both hashes when the peer is connected, and marks the spender's role connected", async () => {
       const record = await stored({ agent: null, visitor: 60 });
-      const spent = await store.spendToken('visitor-hash', 'visitor', NEXT);
+      const spent = await store.spendToken({ tokenHash: 'visitor-hash', role: 'visitor', next: NEXT });
       expect(spent).toEqual({ ...record, tokenHashes: NEXT, disconnectedAt: { agent: null, visitor: null } });
       expect(await store.getCall(record.callId)).toEqual(spent);
     });
 
     it("keeps a disconnected peer's hash (it could not learn a new token) and its disconnectedAt", async () => {
       const record = await stored({ agent: 50, visitor: 60 });
-      const spent = await store.spendToken('visitor-hash', 'visitor', NEXT);
+      const spent = await store.spendToken({ tokenHash: 'visitor-hash', role: 'visitor', next: NEXT });
       expect(spent).toEqual({
         ...record,
         tokenHashes: { agent: 'agent-hash', visitor: NEXT.visitor },
@@ -295,7 +299,9 @@ describe('InMemoryCallStore', () => {
       });
       // The peer comes back with the token it holds; now both rotate.
       const next = { agent: 'agent-hash-3', visitor: 'visitor-hash-3' };
-      expect(await store.spendToken('agent-hash', 'agent', next, 'agent_a')).toEqual({
+      expect(
+        await store.spendToken({ tokenHash: 'agent-hash', role: 'agent', next, agentId: 'agent_a' }),
+      ).toEqual({
         ...record,
         tokenHashes: next,
         disconnectedAt: { agent: null, visitor: null },
@@ -304,30 +310,58 @@ describe('InMemoryCallStore', () => {
 
     it('is single use: a spent hash is refused afterwards, and so is an old one of the peer', async () => {
       const record = await stored({ agent: null, visitor: null });
-      expect(await store.spendToken('agent-hash', 'agent', NEXT, 'agent_a')).not.toBeNull();
       expect(
-        await store.spendToken('agent-hash', 'agent', { agent: 'x', visitor: 'y' }, 'agent_a'),
+        await store.spendToken({ tokenHash: 'agent-hash', role: 'agent', next: NEXT, agentId: 'agent_a' }),
+      ).not.toBeNull();
+      expect(
+        await store.spendToken({
+          tokenHash: 'agent-hash',
+          role: 'agent',
+          next: { agent: 'x', visitor: 'y' },
+          agentId: 'agent_a',
+        }),
       ).toBeNull();
-      expect(await store.spendToken('visitor-hash', 'visitor', { agent: 'x', visitor: 'y' })).toBeNull();
+      expect(
+        await store.spendToken({
+          tokenHash: 'visitor-hash',
+          role: 'visitor',
+          next: { agent: 'x', visitor: 'y' },
+        }),
+      ).toBeNull();
       expect((await store.getCall(record.callId))!.tokenHashes).toEqual(NEXT);
       // The rotated ones are the ones that work now.
-      expect(await store.spendToken(NEXT.visitor, 'visitor', { agent: 'a2', visitor: 'v2' })).toMatchObject({
+      expect(
+        await store.spendToken({
+          tokenHash: NEXT.visitor,
+          role: 'visitor',
+          next: { agent: 'a2', visitor: 'v2' },
+        }),
+      ).toMatchObject({
         tokenHashes: { agent: 'a2', visitor: 'v2' },
       });
     });
 
     it("is bound to its role: one party's token does not work as the other's", async () => {
       const record = await stored({ agent: 50, visitor: 60 });
-      expect(await store.spendToken('visitor-hash', 'agent', NEXT)).toBeNull();
-      expect(await store.spendToken('agent-hash', 'visitor', NEXT)).toBeNull();
+      expect(await store.spendToken({ tokenHash: 'visitor-hash', role: 'agent', next: NEXT })).toBeNull();
+      expect(await store.spendToken({ tokenHash: 'agent-hash', role: 'visitor', next: NEXT })).toBeNull();
       expect(await store.getCall(record.callId)).toEqual(record);
     });
 
     it('is bound to the call’s agent when an agentId is given', async () => {
       const record = await stored({ agent: 50, visitor: null });
-      expect(await store.spendToken('agent-hash', 'agent', NEXT, 'agent_other')).toBeNull();
+      expect(
+        await store.spendToken({
+          tokenHash: 'agent-hash',
+          role: 'agent',
+          next: NEXT,
+          agentId: 'agent_other',
+        }),
+      ).toBeNull();
       expect(await store.getCall(record.callId)).toEqual(record);
-      expect(await store.spendToken('agent-hash', 'agent', NEXT, 'agent_a')).toMatchObject({
+      expect(
+        await store.spendToken({ tokenHash: 'agent-hash', role: 'agent', next: NEXT, agentId: 'agent_a' }),
+      ).toMatchObject({
         tokenHashes: NEXT,
         disconnectedAt: { agent: null, visitor: null },
       });
@@ -337,18 +371,28 @@ describe('InMemoryCallStore', () => {
       const record = await stored({ agent: null, visitor: null });
       const other = call({ tokenHashes: { agent: 'other-agent-hash', visitor: 'other-visitor-hash' } });
       await store.createCall(other);
-      expect(await store.spendToken('other-visitor-hash', 'visitor', NEXT)).toMatchObject({
+      expect(
+        await store.spendToken({ tokenHash: 'other-visitor-hash', role: 'visitor', next: NEXT }),
+      ).toMatchObject({
         callId: other.callId,
       });
       expect(await store.getCall(record.callId)).toEqual(record);
-      expect(await store.spendToken('unknown-hash', 'visitor', NEXT)).toBeNull();
+      expect(await store.spendToken({ tokenHash: 'unknown-hash', role: 'visitor', next: NEXT })).toBeNull();
     });
 
     it('two racing spends of one token: exactly one wins', async () => {
       await stored({ agent: null, visitor: 60 });
       const results = await Promise.all([
-        store.spendToken('visitor-hash', 'visitor', { agent: 'a1', visitor: 'v1' }),
-        store.spendToken('visitor-hash', 'visitor', { agent: 'a2', visitor: 'v2' }),
+        store.spendToken({
+          tokenHash: 'visitor-hash',
+          role: 'visitor',
+          next: { agent: 'a1', visitor: 'v1' },
+        }),
+        store.spendToken({
+          tokenHash: 'visitor-hash',
+          role: 'visitor',
+          next: { agent: 'a2', visitor: 'v2' },
+        }),
       ]);
       expect(results.filter((result) => result !== null)).toHaveLength(1);
     });
@@ -356,10 +400,94 @@ describe('InMemoryCallStore', () => {
     it('keeps its own copy of the next hashes', async () => {
       const record = await stored({ agent: null, visitor: null });
       const next = { ...NEXT };
-      await store.spendToken('visitor-hash', 'visitor', next);
+      await store.spendToken({ tokenHash: 'visitor-hash', role: 'visitor', next });
       next.visitor = 'mutated';
       next.agent = 'mutated';
       expect((await store.getCall(record.callId))!.tokenHashes).toEqual(NEXT);
+    });
+  });
+
+  describe('the agent socket that carries a call', () => {
+    it('is forgotten when the agent side is lost, and kept when the visitor side is', async () => {
+      const stored = call({ agentSocketId: 'socket_tab1' });
+      await store.createCall(stored);
+      expect(await store.setDisconnected(stored.callId, 'visitor', 5)).toMatchObject({
+        agentSocketId: 'socket_tab1',
+      });
+      expect(await store.setDisconnected(stored.callId, 'agent', 6)).toMatchObject({
+        agentSocketId: null,
+        disconnectedAt: { agent: 6, visitor: 5 },
+      });
+    });
+
+    it("moves to the socket that spent the agent's token", async () => {
+      const stored = call({
+        agentId: 'agent_a',
+        tokenHashes: { agent: 'agent-hash', visitor: 'visitor-hash' },
+      });
+      await store.createCall(stored);
+      await store.setDisconnected(stored.callId, 'agent', 7);
+      expect(
+        await store.spendToken({
+          tokenHash: 'agent-hash',
+          role: 'agent',
+          next: NEXT,
+          agentId: 'agent_a',
+          agentSocketId: 'socket_tab2',
+        }),
+      ).toMatchObject({ agentSocketId: 'socket_tab2', disconnectedAt: { agent: null, visitor: null } });
+    });
+
+    it("reattachAgent marks a held agent side connected, carried by no tab yet, rotating the visitor's token", async () => {
+      const stored = call({ tokenHashes: { agent: 'agent-hash', visitor: 'visitor-hash' } });
+      await store.createCall(stored);
+      // The agent is connected: nothing to reattach.
+      expect(await store.reattachAgent(stored.callId, 'visitor-next')).toBeNull();
+      expect(await store.getCall(stored.callId)).toEqual(stored);
+
+      await store.setDisconnected(stored.callId, 'agent', 8);
+      expect(await store.reattachAgent(stored.callId, 'visitor-next')).toEqual({
+        ...stored,
+        agentSocketId: null,
+        // The agent's token is the one it holds: a follow-up call:reconnect still works.
+        tokenHashes: { agent: 'agent-hash', visitor: 'visitor-next' },
+        disconnectedAt: { agent: null, visitor: null },
+      });
+      // Once: the agent side is connected again.
+      expect(await store.reattachAgent(stored.callId, 'visitor-x')).toBeNull();
+      expect(await store.reattachAgent('call_nobody', 'visitor-x')).toBeNull();
+    });
+
+    it("reattachAgent keeps a disconnected visitor's token (it could not learn a new one)", async () => {
+      const stored = call({ tokenHashes: { agent: 'agent-hash', visitor: 'visitor-hash' } });
+      await store.createCall(stored);
+      await store.setDisconnected(stored.callId, 'visitor', 3);
+      await store.setDisconnected(stored.callId, 'agent', 4);
+      expect(await store.reattachAgent(stored.callId, 'visitor-next')).toMatchObject({
+        tokenHashes: { agent: 'agent-hash', visitor: 'visitor-hash' },
+        disconnectedAt: { agent: null, visitor: 3 },
+      });
+    });
+
+    it('bindAgentSocket gives an unclaimed call to the first socket, once', async () => {
+      const stored = call({ agentSocketId: 'socket_tab1' });
+      await store.createCall(stored);
+      // Carried already: nothing changes.
+      expect(await store.bindAgentSocket(stored.callId, 'socket_tab2')).toMatchObject({
+        agentSocketId: 'socket_tab1',
+      });
+      // Held: nobody may claim it but through a reconnect or a login.
+      await store.setDisconnected(stored.callId, 'agent', 9);
+      expect(await store.bindAgentSocket(stored.callId, 'socket_tab2')).toMatchObject({
+        agentSocketId: null,
+      });
+      await store.reattachAgent(stored.callId, 'visitor-next');
+      const [first, second] = await Promise.all([
+        store.bindAgentSocket(stored.callId, 'socket_tab2'),
+        store.bindAgentSocket(stored.callId, 'socket_tab3'),
+      ]);
+      expect([first!.agentSocketId, second!.agentSocketId]).toEqual(['socket_tab2', 'socket_tab2']);
+      expect(await store.bindAgentSocket('call_nobody', 'socket_tab2')).toBeNull();
     });
   });
 
@@ -406,7 +534,12 @@ describe('InMemoryCallStore', () => {
 
       expect(await store.getCall(original.callId)).toEqual(original);
 
-      const spent = (await store.spendToken(original.tokenHashes.agent, 'agent', NEXT, 'agent_a'))!;
+      const spent = (await store.spendToken({
+        tokenHash: original.tokenHashes.agent,
+        role: 'agent',
+        next: NEXT,
+        agentId: 'agent_a',
+      }))!;
       spent.tokenHashes.visitor = 'mutated';
       spent.disconnectedAt.visitor = 4;
       expect(await store.getCall(original.callId)).toEqual({ ...original, tokenHashes: NEXT });

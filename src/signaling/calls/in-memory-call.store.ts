@@ -90,22 +90,41 @@ export class InMemoryCallStore extends CallStore {
 
   setDisconnected(callId: string, role: CallRole, at: number | null): Promise<CallRecord | null> {
     const call = this.calls.get(callId);
-    if (call) call.disconnectedAt[role] = at;
+    if (call) {
+      call.disconnectedAt[role] = at;
+      if (role === 'agent' && at !== null) call.agentSocketId = null;
+    }
     return callOrNull(call);
   }
 
-  spendToken(
-    tokenHash: string,
-    role: CallRole,
-    next: Record<CallRole, string>,
-    agentId?: string,
-  ): Promise<CallRecord | null> {
+  spendToken(spend: {
+    tokenHash: string;
+    role: CallRole;
+    next: Record<CallRole, string>;
+    agentId?: string;
+    agentSocketId?: string;
+  }): Promise<CallRecord | null> {
+    const { tokenHash, role, agentId } = spend;
     const call = [...this.calls.values()].find((c) => c.tokenHashes[role] === tokenHash);
     if (!call || (agentId !== undefined && call.agentId !== agentId)) return callOrNull(undefined);
-    const peer: CallRole = role === 'agent' ? 'visitor' : 'agent';
-    call.tokenHashes[role] = next[role];
-    if (call.disconnectedAt[peer] === null) call.tokenHashes[peer] = next[peer];
-    call.disconnectedAt[role] = null;
+    rotate(call, role, spend.next);
+    if (role === 'agent' && spend.agentSocketId !== undefined) call.agentSocketId = spend.agentSocketId;
+    return callOrNull(call);
+  }
+
+  reattachAgent(callId: string, nextVisitorHash: string): Promise<CallRecord | null> {
+    const call = this.calls.get(callId);
+    if (!call || call.disconnectedAt.agent === null) return callOrNull(undefined);
+    call.disconnectedAt.agent = null;
+    call.agentSocketId = null;
+    if (call.disconnectedAt.visitor === null) call.tokenHashes.visitor = nextVisitorHash;
+    return callOrNull(call);
+  }
+
+  bindAgentSocket(callId: string, agentSocketId: string): Promise<CallRecord | null> {
+    const call = this.calls.get(callId);
+    if (call && call.agentSocketId === null && call.disconnectedAt.agent === null)
+      call.agentSocketId = agentSocketId;
     return callOrNull(call);
   }
 
@@ -123,6 +142,14 @@ export class InMemoryCallStore extends CallStore {
     const matches = [...this.requests.values()].filter(predicate).map(cloneRequest);
     return Promise.resolve(matches.sort((a, b) => a.requestedAt - b.requestedAt));
   }
+}
+
+/** `role` is back: its token and, when the peer is connected to receive it, the peer's rotate. */
+function rotate(call: CallRecord, role: CallRole, next: Record<CallRole, string>): void {
+  const peer: CallRole = role === 'agent' ? 'visitor' : 'agent';
+  call.tokenHashes[role] = next[role];
+  if (call.disconnectedAt[peer] === null) call.tokenHashes[peer] = next[peer];
+  call.disconnectedAt[role] = null;
 }
 
 function cloneRequest(request: CallRequestRecord): CallRequestRecord {

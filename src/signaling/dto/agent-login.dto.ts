@@ -1,4 +1,4 @@
-import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsObject, IsOptional, IsString } from 'class-validator';
 import { IsProtocolId } from '../../common/validation/ids';
 import { MaxJsonBytes } from '../../common/validation/max-json-bytes';
 
@@ -8,10 +8,12 @@ export class AgentLoginDto {
   @IsProtocolId()
   agentId!: string;
 
-  /** Optional only when the handshake carried a valid token. Size is checked by the verifier. */
+  /**
+   * Optional only when the handshake carried a valid token. Its size is the verifier's to refuse
+   * (over 8 KiB: AUTH_INVALID_TOKEN), within the event's 16 KiB payload limit.
+   */
   @IsOptional()
   @IsString()
-  @MaxLength(64 * 1024)
   token?: string;
 
   /** Accepted for compatibility with existing dashboards and ignored: visitors see the directory's profile. */

@@ -51,13 +51,19 @@ export class PresenceService implements OnApplicationBootstrap {
     return this.store.get(agentId);
   }
 
+  /** Whether any socket of the agent is logged in now. */
+  async isConnected(agentId: string): Promise<boolean> {
+    const presence = await this.store.get(agentId);
+    return presence !== null && isConnected(presence);
+  }
+
   /** A socket logged in: join (or resume within the grace) the agent's presence. */
   async login(
     identity: AgentIdentity,
     user: DirectoryUser,
     socketId: string,
     now = Date.now(),
-  ): Promise<AgentState> {
+  ): Promise<void> {
     this.scheduler.cancel(graceKey(identity.agentId));
     const { presence, resumed } = await this.store.attach({
       agentId: identity.agentId,
@@ -77,16 +83,20 @@ export class PresenceService implements OnApplicationBootstrap {
       this.logger.log(`agent ${identity.agentId} resumed within the disconnect grace (${current.status})`);
       if (isAvailable(current)) await this.emit({ kind: 'available', presence: current });
     }
-    return toAgentState(current, socketId);
   }
 
-  /** The current state as seen by one socket (a token refresh re-sends it unchanged). */
+  /** The current state as seen by one socket (`login:success`; a refresh re-sends it unchanged). */
   async state(agentId: string, socketId: string): Promise<AgentState | null> {
     const presence = await this.store.get(agentId);
     return presence ? toAgentState(presence, socketId) : null;
   }
 
-  /** A socket went away without logging out: keep the presence for the disconnect grace. */
+  /**
+   * A socket went away — closed, or logged out (`agent:logout` is what the existing dashboard sends
+   * on every hourly token refresh, right before logging in again): when it was the agent's last,
+   * the presence is kept for the disconnect grace, so that a login within it resumes status and
+   * call. Going offline for real is `agent:status offline`.
+   */
   async socketClosed(agentId: string, socketId: string, now = Date.now()): Promise<void> {
     const presence = await this.store.detach(agentId, socketId, now);
     if (!presence || presence.socketIds.length > 0 || presence.disconnectedAt === null) return;
@@ -105,8 +115,8 @@ export class PresenceService implements OnApplicationBootstrap {
     await this.emit({ kind: 'disconnected', presence });
   }
 
-  /** `agent:logout`: this socket leaves now; the presence ends with its last socket, without grace. */
-  async logout(agentId: string, socketId: string, now = Date.now()): Promise<void> {
+  /** A revoked session: this socket leaves now; the presence ends with its last socket, without grace. */
+  async revoke(agentId: string, socketId: string, now = Date.now()): Promise<void> {
     const presence = await this.store.detach(agentId, socketId, now);
     if (presence && presence.socketIds.length === 0) {
       this.scheduler.cancel(graceKey(agentId));
@@ -116,7 +126,7 @@ export class PresenceService implements OnApplicationBootstrap {
           kind: 'unavailable',
           presence: removed,
           reason: 'agent_offline',
-          gone: 'logged_out',
+          gone: 'revoked',
         });
     }
   }

@@ -48,10 +48,10 @@ export type PresenceChange =
       presence: AgentPresence;
       reason: UnavailableReason;
       /**
-       * Whether the presence is gone: `logged_out` (logout, revocation: its call ends now) or
+       * Whether the presence is gone: `revoked` (an admin ended its sessions: its call ends now) or
        * `grace_expired` (its call, on hold for the agent's reconnect, ends by its own timer).
        */
-      gone: 'logged_out' | 'grace_expired' | null;
+      gone: 'revoked' | 'grace_expired' | null;
     }
   /** The agent's last socket closed; its presence is kept for the disconnect grace. */
   | { kind: 'disconnected'; presence: AgentPresence };

@@ -60,7 +60,7 @@ describe('page rules (PROTOCOL §3 routing by page)', () => {
   });
 
   describe('poolForPage', () => {
-    const pools: AgentPool[] = [
+    const pools: Omit<AgentPool, 'widgetSettings'>[] = [
       {
         id: 'pool_general',
         orgId: 'org_a',
@@ -101,7 +101,7 @@ describe('page rules (PROTOCOL §3 routing by page)', () => {
     });
 
     it('breaks priority ties by the order pools and rules are listed', () => {
-      const tied: AgentPool[] = [
+      const tied: Omit<AgentPool, 'widgetSettings'>[] = [
         {
           id: 'first',
           orgId: 'o',

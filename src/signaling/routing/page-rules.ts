@@ -67,7 +67,10 @@ export function ruleMatches(rule: RoutingRule, location: PageLocation): boolean 
  * of highest priority wins (ties go to the pool, then the rule, listed first); with no match, the
  * organisation's default pool; with no default pool, null (any agent of the organisation).
  */
-export function poolForPage(pageUrl: string, pools: readonly AgentPool[]): string | null {
+export function poolForPage(
+  pageUrl: string,
+  pools: readonly Pick<AgentPool, 'id' | 'isDefault' | 'rules'>[],
+): string | null {
   const location = pageLocation(pageUrl);
   let best: { poolId: string; priority: number } | null = null;
   if (location) {

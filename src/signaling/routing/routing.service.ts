@@ -37,8 +37,11 @@ export class RoutingService {
     return poolForPage(pageUrl, organization.pools);
   }
 
-  widgetSettings(orgId: string): WidgetSettings {
-    return widgetSettingsFor(this.directory.getOrganization(orgId)?.widgetSettings);
+  /** The complete settings of a visitor's widget: its pool's over its organisation's over the defaults. */
+  widgetSettings(visitor: Pick<VisitorRecord, 'orgId' | 'poolId'>): WidgetSettings {
+    const organization = this.directory.getOrganization(visitor.orgId);
+    const pool = organization?.pools.find((candidate) => candidate.id === visitor.poolId);
+    return widgetSettingsFor(organization?.widgetSettings, pool?.widgetSettings);
   }
 
   /**
@@ -90,7 +93,6 @@ export class RoutingService {
         now: this.clock.now(),
       });
       if (!result) continue;
-      this.publishLoads(result.loads);
       if (options.announce || result.previousAgentId !== result.visitor.agentId)
         this.tellVisitor(result.visitor, result.previousAgentId, agent, options.reason);
       return;
@@ -111,22 +113,30 @@ export class RoutingService {
     }
   }
 
-  /** A visitor of this agent left: it is told its new count and takes any visitor left waiting. */
+  /** A visitor of this agent left: the agent has room again for any visitor left waiting. */
   async released(agentId: string): Promise<void> {
-    this.publishLoads({ [agentId]: await this.poolVisitors(agentId) });
     const agent = await this.presence.get(agentId);
     if (agent && isAvailable(agent)) await this.pickUpWaiting(agent);
   }
 
-  /** The `stats:update` figure of an agent: the visitors it greets now. */
+  /**
+   * The `stats:update` figure of an agent (PROTOCOL §2.3), which the dashboard shows as "visitors on
+   * your sites now": every visitor currently matched to one of its pools, whoever greets them.
+   */
   async poolVisitors(agentId: string): Promise<number> {
-    return (await this.visitors.loads([agentId]))[agentId]?.visitors ?? 0;
+    const agent = await this.presence.get(agentId);
+    return agent ? countFor(agent, await this.visitors.poolCounts(agent.orgId)) : 0;
   }
 
-  /** Tells agents whose visitor count changed. */
-  publishLoads(loads: Record<string, number>): void {
-    for (const [agentId, poolVisitors] of Object.entries(loads))
-      this.notifier.toAgent(agentId, 'stats:update', { poolVisitors });
+  /** A visitor came or went on `poolId`: each connected agent of that pool is told its new figure. */
+  async poolVisitorsChanged(orgId: string, poolId: string | null): Promise<void> {
+    // A visitor matched to no pool is in nobody's figure.
+    if (poolId === null) return;
+    const counts = await this.visitors.poolCounts(orgId);
+    for (const agent of await this.presence.agentsOf(orgId)) {
+      if (agent.pools.includes(poolId))
+        this.notifier.toAgent(agent.agentId, 'stats:update', { poolVisitors: countFor(agent, counts) });
+    }
   }
 
   private tellVisitor(
@@ -140,19 +150,20 @@ export class RoutingService {
         previousAgentId,
         newAgent: agent.profile,
         reason: reason ?? 'agent_away',
+        widgetSettings: this.widgetSettings(visitor),
       });
     } else if (agent) {
       this.notifier.toVisitor(visitor.visitorId, 'agent:assigned', {
         agent: agent.profile,
         visitorId: visitor.visitorId,
-        widgetSettings: this.widgetSettings(visitor.orgId),
+        widgetSettings: this.widgetSettings(visitor),
         visitorConnectedAt: visitor.connectedAt,
       });
     } else {
       const previous = previousAgentId ? this.directory.findByAgentId(previousAgentId) : undefined;
       this.notifier.toVisitor(visitor.visitorId, 'agent:unavailable', {
         visitorId: visitor.visitorId,
-        widgetSettings: this.widgetSettings(visitor.orgId),
+        widgetSettings: this.widgetSettings(visitor),
         poolId: visitor.poolId,
         ...(previous ? { previousAgentName: previous.displayName } : {}),
         reason: reason ?? 'no_agent_available',
@@ -168,6 +179,10 @@ export class RoutingService {
       .map((membership) => membership.priorityRank);
     return ranks.length > 0 ? Math.min(...ranks) : Number.MAX_SAFE_INTEGER;
   }
+}
+
+function countFor(agent: AgentPresence, counts: Readonly<Record<string, number>>): number {
+  return agent.pools.reduce((sum, poolId) => sum + (counts[poolId] ?? 0), 0);
 }
 
 /** A visitor without a pool may be greeted by any agent of its organisation (PROTOCOL §3 "Pools"). */

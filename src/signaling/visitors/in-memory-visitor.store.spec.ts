@@ -44,6 +44,7 @@ describe('InMemoryVisitorStore', () => {
         pageUrl: input.pageUrl,
         socketId: input.socketId,
         connectedAt: input.now,
+        lastActivityAt: input.now,
         agentId: null,
       });
       expect(await store.get(input.freshId)).toEqual(visitor);
@@ -141,13 +142,12 @@ describe('InMemoryVisitorStore', () => {
   });
 
   describe('assign', () => {
-    it('assigns a waiting visitor and reports the new count and lastAssignedAt', async () => {
+    it('assigns a waiting visitor and records the new count and lastAssignedAt', async () => {
       const visitor = await registered();
       const result = await assign(visitor.visitorId, 'agent_a', null, 42);
       expect(result).toEqual({
         visitor: { ...visitor, agentId: 'agent_a' },
         previousAgentId: null,
-        loads: { agent_a: 1 },
       });
       expect(await store.get(visitor.visitorId)).toMatchObject({ agentId: 'agent_a' });
       expect(await store.loads(['agent_a'])).toEqual({ agent_a: { visitors: 1, lastAssignedAt: 42 } });
@@ -187,7 +187,7 @@ describe('InMemoryVisitorStore', () => {
       expect(loads.agent_a.visitors + loads.agent_b.visitors).toBe(1);
     });
 
-    it('moves a visitor between agents and returns both counts', async () => {
+    it('moves a visitor between agents, and both counts follow', async () => {
       const moving = await registered();
       const staying = await registered();
       await assign(moving.visitorId, 'agent_a', null, 1);
@@ -197,7 +197,6 @@ describe('InMemoryVisitorStore', () => {
       expect(result).toEqual({
         visitor: { ...moving, agentId: 'agent_b' },
         previousAgentId: 'agent_a',
-        loads: { agent_a: 1, agent_b: 1 },
       });
       expect(await store.loads(['agent_a', 'agent_b'])).toEqual({
         // Losing a visitor does not make an agent "recently assigned".
@@ -215,7 +214,6 @@ describe('InMemoryVisitorStore', () => {
       expect(result).toEqual({
         visitor: { ...visitor, agentId: null },
         previousAgentId: 'agent_a',
-        loads: { agent_a: 0 },
       });
       expect(await store.loads(['agent_a'])).toEqual({ agent_a: { visitors: 0, lastAssignedAt: 1 } });
       expect((await store.waiting('org_one')).map((v) => v.visitorId)).toEqual([visitor.visitorId]);
@@ -332,6 +330,38 @@ describe('InMemoryVisitorStore', () => {
         late.visitorId,
       ]);
       expect(await store.waiting('org_nobody')).toEqual([]);
+    });
+  });
+
+  describe('touch', () => {
+    it('records a sign of life of a session, and of nobody else', async () => {
+      const visitor = await registered();
+      const other = await registered();
+      await store.touch(visitor.visitorId, 5_000);
+      await store.touch('visitor_nobody', 6_000);
+      expect(await store.get(visitor.visitorId)).toMatchObject({ lastActivityAt: 5_000 });
+      expect(await store.get(other.visitorId)).toEqual(other);
+      expect(await store.count()).toBe(2);
+    });
+  });
+
+  describe('poolCounts', () => {
+    it('counts sessions by pool within the organisation, as they come and go (no pool: not counted)', async () => {
+      const sales1 = await registered();
+      await registered();
+      const lost = await registered({ poolId: null });
+      await registered({ orgId: 'org_two', poolId: 'pool_two_main' });
+      expect(await store.poolCounts('org_one')).toEqual({ pool_sales: 2 });
+      expect(await store.poolCounts('org_two')).toEqual({ pool_two_main: 1 });
+
+      // A held session (waiting for its reconnect) still counts; a removed one does not.
+      await store.setSocket(sales1.visitorId, null);
+      await store.remove(lost.visitorId, lost.socketId);
+      expect(await store.poolCounts('org_one')).toEqual({ pool_sales: 2 });
+      // A refused removal changes nothing.
+      await store.remove(sales1.visitorId, 'socket_other');
+      expect(await store.poolCounts('org_one')).toEqual({ pool_sales: 2 });
+      expect(await store.poolCounts('org_nobody')).toEqual({});
     });
   });
 

@@ -13,6 +13,8 @@ import type {
 export class InMemoryVisitorStore extends VisitorStore {
   private readonly visitors = new Map<string, VisitorRecord>();
   private readonly agentLoads = new Map<string, AgentLoad>();
+  /** orgId → poolId → sessions, kept with every register and remove (read on every join). */
+  private readonly pools = new Map<string, Map<string, number>>();
 
   register(input: RegisterVisitorInput): Promise<VisitorRecord> {
     const preferredFree = input.preferredId !== undefined && !this.visitors.has(input.preferredId);
@@ -23,9 +25,11 @@ export class InMemoryVisitorStore extends VisitorStore {
       pageUrl: input.pageUrl,
       socketId: input.socketId,
       connectedAt: input.now,
+      lastActivityAt: input.now,
       agentId: null,
     };
     this.visitors.set(visitor.visitorId, visitor);
+    this.countPool(visitor, +1);
     return Promise.resolve({ ...visitor });
   }
 
@@ -37,6 +41,7 @@ export class InMemoryVisitorStore extends VisitorStore {
     const visitor = this.visitors.get(visitorId);
     if (!visitor || visitor.socketId !== socketId) return resolved(undefined);
     this.visitors.delete(visitorId);
+    this.countPool(visitor, -1);
     if (visitor.agentId) this.adjust(visitor.agentId, -1);
     return resolved(visitor);
   }
@@ -51,18 +56,17 @@ export class InMemoryVisitorStore extends VisitorStore {
     const visitor = this.visitors.get(input.visitorId);
     if (!visitor || visitor.agentId !== input.expectedAgentId) return Promise.resolve(null);
     if (input.agentId === visitor.agentId) {
-      return Promise.resolve({ visitor: { ...visitor }, previousAgentId: visitor.agentId, loads: {} });
+      return Promise.resolve({ visitor: { ...visitor }, previousAgentId: visitor.agentId });
     }
     if (input.agentId && this.load(input.agentId).visitors >= input.capacity) return Promise.resolve(null);
     const previousAgentId = visitor.agentId;
-    const loads: Record<string, number> = {};
-    if (previousAgentId) loads[previousAgentId] = this.adjust(previousAgentId, -1);
+    if (previousAgentId) this.adjust(previousAgentId, -1);
     if (input.agentId) {
-      loads[input.agentId] = this.adjust(input.agentId, +1);
+      this.adjust(input.agentId, +1);
       this.load(input.agentId).lastAssignedAt = input.now;
     }
     visitor.agentId = input.agentId;
-    return Promise.resolve({ visitor: { ...visitor }, previousAgentId, loads });
+    return Promise.resolve({ visitor: { ...visitor }, previousAgentId });
   }
 
   assignedTo(agentId: string): Promise<VisitorRecord[]> {
@@ -81,6 +85,16 @@ export class InMemoryVisitorStore extends VisitorStore {
     return Promise.resolve(result);
   }
 
+  touch(visitorId: string, now: number): Promise<void> {
+    const visitor = this.visitors.get(visitorId);
+    if (visitor) visitor.lastActivityAt = now;
+    return Promise.resolve();
+  }
+
+  poolCounts(orgId: string): Promise<Record<string, number>> {
+    return Promise.resolve(Object.fromEntries(this.pools.get(orgId) ?? []));
+  }
+
   count(): Promise<number> {
     return Promise.resolve(this.visitors.size);
   }
@@ -88,6 +102,15 @@ export class InMemoryVisitorStore extends VisitorStore {
   private filter(predicate: (visitor: VisitorRecord) => boolean): Promise<VisitorRecord[]> {
     const matches = [...this.visitors.values()].filter(predicate).map((visitor) => ({ ...visitor }));
     return Promise.resolve(matches.sort((a, b) => a.connectedAt - b.connectedAt));
+  }
+
+  private countPool(visitor: VisitorRecord, delta: number): void {
+    if (visitor.poolId === null) return;
+    let pools = this.pools.get(visitor.orgId);
+    if (!pools) this.pools.set(visitor.orgId, (pools = new Map()));
+    const count = (pools.get(visitor.poolId) ?? 0) + delta;
+    if (count > 0) pools.set(visitor.poolId, count);
+    else pools.delete(visitor.poolId);
   }
 
   private load(agentId: string): AgentLoad {

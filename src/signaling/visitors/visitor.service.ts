@@ -6,7 +6,9 @@ import { Clock } from '../../common/clock.service';
 import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { VisitorSpeaker } from '../../auth/decorators/call-party.decorator';
+import type { ClientEvent } from '../protocol';
 import { RoutingService } from '../routing/routing.service';
+import { SignalingMetrics } from '../signaling-metrics.service';
 import { VisitorStore } from './visitor.store';
 import type { VisitorRecord } from './visitor.types';
 
@@ -22,6 +24,7 @@ export class VisitorService {
     private readonly routing: RoutingService,
     private readonly directory: AgentDirectory,
     private readonly clock: Clock,
+    private readonly metrics: SignalingMetrics,
   ) {}
 
   /** The organisation a visitor may join (ORG_NOT_FOUND before anything changes), or why not. */
@@ -56,7 +59,20 @@ export class VisitorService {
       this.logger.log(`visitor id ${input.visitorId} is held by a live session; issued ${visitor.visitorId}`);
     await bind({ visitorId: visitor.visitorId, orgId: visitor.orgId });
     await this.routing.route(visitor.visitorId, { announce: true });
+    await this.routing.poolVisitorsChanged(visitor.orgId, visitor.poolId);
     return visitor;
+  }
+
+  /**
+   * The existing widget's analytics events (PROTOCOL §2.4), from the socket's live session: counted
+   * by organisation; an interaction is also a sign of life from the visitor's page. From a session
+   * that moved to another socket they are leftovers, and are dropped.
+   */
+  async widgetEvent(party: VisitorSpeaker, event: WidgetEvent): Promise<void> {
+    const visitor = await this.visitors.get(party.visitorId);
+    if (!visitor || visitor.socketId !== party.socketId) return;
+    if (event === 'visitor:interaction') await this.visitors.touch(visitor.visitorId, this.clock.now());
+    this.metrics.widgetEvent(visitor.orgId, event);
   }
 
   /** The live session of this socket, or VISITOR_NOT_FOUND (never joined, left, or moved away). */
@@ -89,7 +105,14 @@ export class VisitorService {
    */
   async remove(visitorId: string, socketId: string | null): Promise<VisitorRecord | null> {
     const removed = await this.visitors.remove(visitorId, socketId);
-    if (removed?.agentId) await this.routing.released(removed.agentId);
+    if (!removed) return null;
+    await this.routing.poolVisitorsChanged(removed.orgId, removed.poolId);
+    if (removed.agentId) await this.routing.released(removed.agentId);
     return removed;
   }
 }
+
+export type WidgetEvent = Extract<
+  ClientEvent,
+  'widget:pageview' | 'visitor:interaction' | 'widget:missed_opportunity'
+>;

@@ -33,5 +33,11 @@ export abstract class VisitorStore {
 
   abstract loads(agentIds: readonly string[]): Promise<Record<string, AgentLoad>>;
 
+  /** Records a sign of life from the visitor's page. */
+  abstract touch(visitorId: string, now: number): Promise<void>;
+
+  /** Sessions of the organisation by pool (those whose page matched no pool are not counted). */
+  abstract poolCounts(orgId: string): Promise<Record<string, number>>;
+
   abstract count(): Promise<number>;
 }

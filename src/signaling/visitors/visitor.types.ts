@@ -8,6 +8,8 @@ export interface VisitorRecord {
   /** The socket that holds the session; null while a call holds it for a reconnect. */
   socketId: string | null;
   connectedAt: number;
+  /** The last sign of life from the visitor's page (joining, an interaction it reported). */
+  lastActivityAt: number;
   /** The agent greeting this visitor, or null while it waits for one. */
   agentId: string | null;
 }
@@ -45,6 +47,4 @@ export interface AssignInput {
 export interface AssignResult {
   visitor: VisitorRecord;
   previousAgentId: string | null;
-  /** Visitor counts after the write, of the previous and the new agent. */
-  loads: Record<string, number>;
 }

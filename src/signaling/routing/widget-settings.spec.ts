@@ -1,0 +1,53 @@
+import { DEFAULT_WIDGET_SETTINGS, widgetSettingsFor } from './widget-settings';
+
+describe('widgetSettingsFor', () => {
+  it('is the built-in set of PROTOCOL §2.3 when nobody sets anything, with exactly the widget’s keys', () => {
+    expect(widgetSettingsFor(undefined)).toEqual({
+      size: 'medium',
+      position: 'bottom-right',
+      devices: 'all',
+      trigger_delay: 3,
+      auto_hide_delay: null,
+      show_minimize_button: false,
+      theme: 'dark',
+      cobrowse_enabled: true,
+    });
+    expect(widgetSettingsFor({}, {})).toEqual(DEFAULT_WIDGET_SETTINGS);
+  });
+
+  it('takes the pool’s value over the organisation’s over the default, key by key', () => {
+    const settings = widgetSettingsFor(
+      { position: 'top-left', theme: 'light', trigger_delay: 10 },
+      { theme: 'liquid-glass', cobrowse_enabled: false },
+    );
+    expect(settings).toEqual({
+      ...DEFAULT_WIDGET_SETTINGS,
+      position: 'top-left',
+      theme: 'liquid-glass',
+      trigger_delay: 10,
+      cobrowse_enabled: false,
+    });
+  });
+
+  it('lets a layer set auto_hide_delay back to null', () => {
+    expect(widgetSettingsFor({ auto_hide_delay: 20 }, { auto_hide_delay: null }).auto_hide_delay).toBeNull();
+    expect(widgetSettingsFor({ auto_hide_delay: 20 }).auto_hide_delay).toBe(20);
+  });
+
+  it('never passes on keys or values the widget does not understand (rows stored by older versions)', () => {
+    const stored = {
+      triggerDelaySeconds: 1,
+      greeting: 'Hi',
+      size: 'huge',
+      trigger_delay: -4,
+      show_minimize_button: 'yes',
+    } as unknown as Parameters<typeof widgetSettingsFor>[0];
+    expect(widgetSettingsFor(stored)).toEqual(DEFAULT_WIDGET_SETTINGS);
+  });
+
+  it('returns a fresh object each time', () => {
+    const first = widgetSettingsFor(undefined);
+    first.theme = 'light';
+    expect(widgetSettingsFor(undefined).theme).toBe('dark');
+  });
+});
