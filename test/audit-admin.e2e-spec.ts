@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { PassThrough } from 'node:stream';
@@ -10,10 +9,9 @@ import type { PublicAuditRecord } from '../src/audit/audit-query.service';
 import { AuditRecorder } from '../src/audit/audit-recorder.service';
 import type { SecurityActor, SecurityEvent, SecurityEventType } from '../src/common/security/security-event';
 import { SecurityEventBus } from '../src/common/security/security-event-bus.service';
-import { AGENTS_FILE, startApp, TestApp } from './helpers/app';
-import { onEachDatabase, OpenedDatabase } from './helpers/databases';
+import { AGENTS_FILE } from './helpers/app';
+import { onEachDatabase, OpenedDatabase, useAppOnDatabase } from './helpers/databases';
 import { fixtures } from './helpers/directory-fixtures';
-import { mintHs256 } from './helpers/keys';
 
 /**
  * The admin audit endpoints of PROTOCOL §4 and §7 against the real app, real tokens and the real
@@ -177,26 +175,7 @@ function expectedCsvRow(record: PublicAuditRecord): string[] {
 const tagsOf = (items: PublicAuditRecord[]): unknown[] => items.map((item) => item.details?.tag).sort();
 
 function auditSuite(open: () => Promise<OpenedDatabase>): void {
-  let opened: OpenedDatabase;
-  let testApp: TestApp;
-  const tokens = {} as Record<Who, string>;
-
-  beforeAll(async () => {
-    // The helper's own DatabaseService logs which database it opened.
-    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    opened = await open();
-    // startApp opens the database itself; this handle only created it.
-    await opened.database.onApplicationShutdown();
-    // Every test here reads many pages from 127.0.0.1; the HTTP limit has its own test.
-    testApp = await startApp({ ...opened.env, RATE_LIMIT_HTTP_MAX: '100000' });
-    for (const who of Object.keys(USERS) as Who[]) tokens[who] = await mintHs256({ sub: USERS[who] });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-    await opened?.dispose();
-    jest.restoreAllMocks();
-  });
+  const booted = useAppOnDatabase(open, USERS);
 
   const path = (route: string, params: Record<string, string | string[]> = {}): string => {
     const search = new URLSearchParams();
@@ -208,8 +187,8 @@ function auditSuite(open: () => Promise<OpenedDatabase>): void {
   };
 
   const call = (url: string, who?: Who): request.Test => {
-    const req = request(testApp.app.getHttpServer()).get(url);
-    return who ? req.set('Authorization', `Bearer ${tokens[who]}`) : req;
+    const req = request(booted.app.app.getHttpServer()).get(url);
+    return who ? req.set('Authorization', `Bearer ${booted.tokens[who]}`) : req;
   };
 
   /** Buffers any body as text (supertest leaves application/x-ndjson unparsed otherwise). */
@@ -224,9 +203,9 @@ function auditSuite(open: () => Promise<OpenedDatabase>): void {
       });
 
   async function seed(seeds: Seed[]): Promise<void> {
-    const bus = testApp.app.get(SecurityEventBus);
+    const bus = booted.app.app.get(SecurityEventBus);
     for (const item of seeds) bus.publish(toEvent(item));
-    await testApp.app.get(AuditRecorder).flush();
+    await booted.app.app.get(AuditRecorder).flush();
   }
 
   async function list(who: Who, params: Record<string, string | string[]>): Promise<PublicAuditRecord[]> {
@@ -262,7 +241,7 @@ function auditSuite(open: () => Promise<OpenedDatabase>): void {
       .filter((line) => line !== '')
       .map((line) => JSON.parse(line) as PublicAuditRecord);
 
-  const count = (type: SecurityEventType): number => testApp.events.filter((e) => e.type === type).length;
+  const count = (type: SecurityEventType): number => booted.app.events.filter((e) => e.type === type).length;
 
   describe('role matrix', () => {
     const window = day(2);
@@ -702,8 +681,8 @@ function auditSuite(open: () => Promise<OpenedDatabase>): void {
       const { items } = await walk('platform', { agentId, limit: '500' });
       const body = await new Promise<string>((resolve, reject) => {
         const req = httpGet(
-          `${testApp.url}${path('export', { agentId })}`,
-          { headers: { Authorization: `Bearer ${tokens.platform}` } },
+          `${booted.app.url}${path('export', { agentId })}`,
+          { headers: { Authorization: `Bearer ${booted.tokens.platform}` } },
           (res) => {
             // Not reading for a while fills the socket buffers, so the server must wait for drain.
             res.pause();
@@ -885,9 +864,9 @@ function auditSuite(open: () => Promise<OpenedDatabase>): void {
 
     /** Runs `read` and returns the audit events it published, which must be exactly one. */
     async function onlyEvent(read: () => Promise<unknown>): Promise<SecurityEvent> {
-      const seen = testApp.events.length;
+      const seen = booted.app.events.length;
       await read();
-      const published = testApp.events
+      const published = booted.app.events
         .slice(seen)
         .filter((e) => e.type === 'admin.audit_read' || e.type === 'admin.audit_export');
       expect(published).toHaveLength(1);
@@ -989,7 +968,7 @@ function auditSuite(open: () => Promise<OpenedDatabase>): void {
       const seen = count('admin.audit_read');
       await call(path('events', { from: window.from, to: window.to }), 'admin').expect(200);
       expect(count('admin.audit_read')).toBe(seen + 1);
-      await testApp.app.get(AuditRecorder).flush();
+      await booted.app.app.get(AuditRecorder).flush();
       const [latest] = (
         await call(
           path('events', { type: 'admin.audit_read', userId: USERS.admin, limit: '1' }),

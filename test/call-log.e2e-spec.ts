@@ -16,10 +16,16 @@ import { CallLogStore } from '../src/call-log/call-log.store';
 import type { SecurityEvent } from '../src/common/security/security-event';
 import type { CallEndReason } from '../src/signaling/protocol';
 import { AGENTS_FILE, startApp, TestApp } from './helpers/app';
-import { DATABASE_URL, onEachDatabase, openPostgres, OpenedDatabase } from './helpers/databases';
+import {
+  DATABASE_URL,
+  onEachDatabase,
+  openPostgres,
+  OpenedDatabase,
+  useAppOnDatabase,
+} from './helpers/databases';
 import { fixtures } from './helpers/directory-fixtures';
 import { Exposition } from './helpers/exposition';
-import { mintHs256, TEST_HS256_SECRET } from './helpers/keys';
+import { TEST_HS256_SECRET } from './helpers/keys';
 import { spawnServer } from './helpers/process';
 
 /**
@@ -120,25 +126,7 @@ const newestFirst = (rows: CallLogRecord[]): CallLogRecord[] =>
   [...rows].sort((a, b) => b.startedAt - a.startedAt || (a.callLogId < b.callLogId ? 1 : -1));
 
 function callLogSuite(open: () => Promise<OpenedDatabase>): void {
-  let opened: OpenedDatabase;
-  let testApp: TestApp;
-  const tokens = {} as Record<Who, string>;
-
-  beforeAll(async () => {
-    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    opened = await open();
-    // startApp opens the database itself; this handle only created it.
-    await opened.database.onApplicationShutdown();
-    // Every test here reads many pages from 127.0.0.1; the HTTP limit has its own test.
-    testApp = await startApp({ ...opened.env, RATE_LIMIT_HTTP_MAX: '100000' });
-    for (const who of Object.keys(USERS) as Who[]) tokens[who] = await mintHs256({ sub: USERS[who] });
-  });
-
-  afterAll(async () => {
-    await testApp?.close();
-    await opened?.dispose();
-    jest.restoreAllMocks();
-  });
+  const booted = useAppOnDatabase(open, USERS);
 
   const path = (params: Record<string, string> = {}): string => {
     const query = new URLSearchParams(params).toString();
@@ -146,13 +134,13 @@ function callLogSuite(open: () => Promise<OpenedDatabase>): void {
   };
 
   const call = (url: string, who?: Who): request.Test => {
-    const req = request(testApp.app.getHttpServer()).get(url);
-    return who ? req.set('Authorization', `Bearer ${tokens[who]}`) : req;
+    const req = request(booted.app.app.getHttpServer()).get(url);
+    return who ? req.set('Authorization', `Bearer ${booted.tokens[who]}`) : req;
   };
 
   async function seed(seeds: CallSeed[]): Promise<CallLogRecord[]> {
-    const rows = logCalls(testApp.app.get(CallLog), seeds);
-    await testApp.app.get(CallLogWriter).flush();
+    const rows = logCalls(booted.app.app.get(CallLog), seeds);
+    await booted.app.app.get(CallLogWriter).flush();
     return rows;
   }
 
@@ -181,7 +169,8 @@ function callLogSuite(open: () => Promise<OpenedDatabase>): void {
     return { items, pages };
   }
 
-  const reads = (): SecurityEvent[] => testApp.events.filter((event) => event.type === 'admin.call_log_read');
+  const reads = (): SecurityEvent[] =>
+    booted.app.events.filter((event) => event.type === 'admin.call_log_read');
 
   describe('who sees what', () => {
     const window = day(0);
@@ -256,10 +245,10 @@ function callLogSuite(open: () => Promise<OpenedDatabase>): void {
 
     it('shows an ended call again once its end is logged, in the same row', async () => {
       const [running] = acme.filter((row) => row.endedAt === null);
-      testApp.app
+      booted.app.app
         .get(CallLog)
         .ended({ ...running, endedAt: running.startedAt + 90_000, endReason: 'max_duration' });
-      await testApp.app.get(CallLogWriter).flush();
+      await booted.app.app.get(CallLogWriter).flush();
       const rows = await list('auditor', range);
       expect(rows).toHaveLength(2);
       expect(rows.find((row) => row.callLogId === running.callLogId)).toEqual({
@@ -357,10 +346,10 @@ function callLogSuite(open: () => Promise<OpenedDatabase>): void {
         await seed([{ agentId, startedAt: Date.now() + added }]);
         added += 1;
         const ending = running.pop()!;
-        testApp.app
+        booted.app.app
           .get(CallLog)
           .ended({ ...ending, endedAt: ending.startedAt + 1_000, endReason: 'agent_ended' });
-        await testApp.app.get(CallLogWriter).flush();
+        await booted.app.app.get(CallLogWriter).flush();
       });
       expect(pages.length).toBeGreaterThanOrEqual(Math.ceil(originals.length / 37));
       expect(added).toBe(pages.length);
@@ -462,10 +451,10 @@ function callLogSuite(open: () => Promise<OpenedDatabase>): void {
 
     it('stores the reads in the audit trail, where the organisation finds them by type', async () => {
       await call(path(range), 'admin').expect(200);
-      await testApp.app.get(AuditRecorder).flush();
-      const res = await request(testApp.app.getHttpServer())
+      await booted.app.app.get(AuditRecorder).flush();
+      const res = await request(booted.app.app.getHttpServer())
         .get(`/admin/audit/events?type=admin.call_log_read&userId=${USERS.admin}&limit=1`)
-        .set('Authorization', `Bearer ${tokens.auditor}`)
+        .set('Authorization', `Bearer ${booted.tokens.auditor}`)
         .expect(200);
       const [latest] = res.body.items as PublicAuditRecord[];
       expect(latest).toMatchObject({

@@ -83,26 +83,13 @@ describe('CallLogWriter', () => {
 
   it('stores only the fields of the row, whatever else a caller passes', async () => {
     const writer = await started();
-    const call = { ...entry(2), reconnectToken: 'not-for-the-log' } as CallLogEntry;
+    const fields = entry(2);
+    const call = { ...fields, reconnectToken: 'not-for-the-log' } as CallLogEntry;
     writer.ended({ ...call, endedAt: call.startedAt + 1_400, endReason: 'agent_ended' });
     await writer.flush();
-    const [row] = await stored();
-    expect(Object.keys(row).sort()).toEqual(
-      [
-        'agentId',
-        'callId',
-        'callLogId',
-        'durationSeconds',
-        'endReason',
-        'endedAt',
-        'orgId',
-        'pageUrl',
-        'requestedAt',
-        'startedAt',
-        'visitorId',
-      ].sort(),
-    );
-    expect(row.durationSeconds).toBe(1);
+    expect(await stored()).toEqual([
+      { ...fields, endedAt: call.startedAt + 1_400, endReason: 'agent_ended', durationSeconds: 1 },
+    ]);
   });
 
   it('never throws while the database is down; the rows are spilled and stored once it answers', async () => {

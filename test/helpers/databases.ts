@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { DatabaseService } from '../../src/common/database/database.service';
 import { validateEnvironment } from '../../src/config/app-config';
+import { startApp, TestApp } from './app';
+import { mintHs256 } from './keys';
 
 export interface OpenedDatabase {
   database: DatabaseService;
@@ -96,4 +98,39 @@ export function useDatabase(
     for (const table of tables) await opened!.database.db.deleteFrom(table).execute();
   });
   return () => opened!;
+}
+
+export interface AppOnDatabase<W extends string> {
+  app: TestApp;
+  /** A Bearer token of each user, by the name the suite gave it. */
+  tokens: Record<W, string>;
+}
+
+/**
+ * Inside a describe: boots the real app on the database `open` prepares, with a token for each of
+ * `users` (userIds of the directory), and closes both after the suite. The HTTP limit is out of the
+ * way: these suites read many pages from 127.0.0.1, and the limit has its own test. The fields of
+ * the returned object are set once the suite has started.
+ */
+export function useAppOnDatabase<W extends string>(
+  open: () => Promise<OpenedDatabase>,
+  users: Record<W, string>,
+): AppOnDatabase<W> {
+  const booted = { tokens: {} } as AppOnDatabase<W>;
+  let opened: OpenedDatabase | undefined;
+  beforeAll(async () => {
+    // The helper's own DatabaseService logs which database it opened.
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    opened = await open();
+    // startApp opens the database itself; this handle only created it.
+    await opened.database.onApplicationShutdown();
+    booted.app = await startApp({ ...opened.env, RATE_LIMIT_HTTP_MAX: '100000' });
+    for (const who of Object.keys(users) as W[]) booted.tokens[who] = await mintHs256({ sub: users[who] });
+  });
+  afterAll(async () => {
+    await booted.app?.close();
+    await opened?.dispose();
+    jest.restoreAllMocks();
+  });
+  return booted;
 }
