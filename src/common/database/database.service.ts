@@ -28,10 +28,13 @@ export class DatabaseService implements OnApplicationShutdown {
         max: 10,
         connectionTimeoutMillis: 5_000,
       });
-      // An idle connection killed by the server (restart, failover, pg_terminate_backend) emits
-      // 'error' on the pool; unhandled, that would crash the process. The pool replaces the
-      // connection on next use, and the query that needs it reports any lasting outage.
-      pool.on('error', (error) => this.logger.warn(`postgres connection lost: ${error.message}`));
+      // A connection killed by the server (restart, failover, pg_terminate_backend) emits 'error':
+      // on the pool while it is idle, on the client itself while a query holds it. Unhandled, either
+      // would crash the process. The query in flight rejects, the pool drops the broken connection
+      // and opens a fresh one on next use; a lasting outage is reported by the queries that need it.
+      const lost = (error: Error): void => this.logger.warn(`postgres connection lost: ${error.message}`);
+      pool.on('error', lost);
+      pool.on('connect', (client) => client.on('error', lost));
       this.db = new Kysely({ dialect: new PostgresDialect({ pool }) });
       this.logger.log(`database: postgres (${redactUrl(config.databaseUrl)})`);
     } else {

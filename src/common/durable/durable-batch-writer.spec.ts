@@ -140,6 +140,21 @@ describe('DurableBatchWriter', () => {
     expect(store.stored).toHaveLength(122);
   });
 
+  it('retries a failed write once at once: a connection the database closed while idle costs no spill', async () => {
+    const writer = await started({ batchSize: 10 });
+    let failNext = 1;
+    const write = store.write.bind(store);
+    jest
+      .spyOn(store, 'write')
+      .mockImplementation((batch) =>
+        failNext-- > 0 ? Promise.reject(new Error('read ECONNRESET')) : write(batch),
+      );
+    for (const item of items(0, 10)) writer.push(item);
+    await writer.flush();
+    expect(store.stored.map((item) => item.n)).toEqual(range(0, 10));
+    expect(writer.stats()).toMatchObject({ written: 10, spilled: 0, writeFailures: 0 });
+  });
+
   it('sends the oldest records to disk when the queue is full, never dropping one, and keeps their order', async () => {
     const writer = await started({ queueMax: 100, batchSize: 10_000 });
     for (const item of items(0, 250)) writer.push(item);

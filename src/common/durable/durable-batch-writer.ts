@@ -112,7 +112,7 @@ export class DurableBatchWriter<T> {
       }
       const batch = this.prepare(this.queue.splice(0, this.options.batchSize));
       try {
-        await this.options.sink.write(batch);
+        await this.write(batch);
         this.counters.written += batch.length;
         this.markUp();
       } catch (error) {
@@ -126,11 +126,11 @@ export class DurableBatchWriter<T> {
 
   /** Replays spilled records into the store, oldest first; true when nothing is left on disk. */
   private async replaySpill(): Promise<boolean> {
-    const { batchSize, label, logger, sink } = this.options;
+    const { batchSize, label, logger } = this.options;
     for (let taken = this.spill.takeForReplay(); taken; taken = this.spill.takeForReplay()) {
       try {
         for (let i = 0; i < taken.records.length; i += batchSize) {
-          await sink.write(taken.records.slice(i, i + batchSize));
+          await this.write(taken.records.slice(i, i + batchSize));
         }
       } catch (error) {
         this.counters.writeFailures += 1;
@@ -143,6 +143,19 @@ export class DurableBatchWriter<T> {
       if (taken.records.length > 0) logger.log(`replayed ${taken.records.length} spilled ${label} records`);
     }
     return true;
+  }
+
+  /**
+   * One write, tried twice: a pool may hand out a connection the database closed while it sat idle
+   * (a restart, a terminated backend); the pool drops it on that failure and the second try gets a
+   * fresh one. A store that is really down fails both, and the caller spills.
+   */
+  private async write(batch: T[]): Promise<void> {
+    try {
+      await this.options.sink.write(batch);
+    } catch {
+      await this.options.sink.write(batch);
+    }
   }
 
   private markDown(error: unknown): void {
