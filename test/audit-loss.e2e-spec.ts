@@ -90,9 +90,9 @@ describe('audit trail: nothing lost when the database fails', () => {
 
   describe('Postgres connections terminated and refused', () => {
     if (!DATABASE_URL) {
-      it('postgres variant skipped: DATABASE_URL not set', () => {
-        process.stdout.write('audit loss on Postgres: skipped because DATABASE_URL is not set\n');
-      });
+      process.stdout.write('audit loss on Postgres: skipped because DATABASE_URL is not set\n');
+      // A real skip, so the totals count it as skipped: the reason is in its title.
+      it.skip('records spill and replay exactly once (skipped: DATABASE_URL not set)', () => undefined);
       return;
     }
 

@@ -61,12 +61,12 @@ export function onEachDatabase(title: string, suite: (open: () => Promise<Opened
   describe(`${title} on SQLite`, () => suite(openSqlite));
   describe(`${title} on Postgres`, () => {
     if (!DATABASE_URL) {
-      it('postgres suite skipped: DATABASE_URL not set', () => {
-        process.stdout.write(
-          `${title} on Postgres: skipped because DATABASE_URL is not set ` +
-            '(e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)\n',
-        );
-      });
+      process.stdout.write(
+        `${title} on Postgres: skipped because DATABASE_URL is not set ` +
+          '(e.g. DATABASE_URL=postgres://postgres@127.0.0.1:5432/test)\n',
+      );
+      // A real skip: the suite's cases count as skipped in the totals, the reason in the title.
+      describe.skip('(skipped: DATABASE_URL not set)', () => suite(openPostgres));
       return;
     }
     suite(openPostgres);
