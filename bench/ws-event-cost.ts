@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
-import { SignalgateIoAdapter } from '../src/signalgate-io.adapter';
+import { SignalgateIoAdapter } from '../src/transport/signalgate-io.adapter';
 import type { AppConfig } from '../src/config/app-config';
 import { MetricsInstruments } from '../src/metrics/metrics-instruments.service';
 import { METRIC_PREFIX } from '../src/metrics/metrics-registry';

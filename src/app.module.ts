@@ -3,6 +3,8 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { CallLogModule } from './call-log/call-log.module';
+import { TransportModule } from './transport/transport.module';
+import { RedisModule } from './common/redis/redis.module';
 import { CommonModule } from './common/common.module';
 import { DatabaseModule } from './common/database/database.module';
 import { HttpErrorFilter } from './common/filters/http-error.filter';
@@ -17,6 +19,7 @@ import { SignalingModule } from './signaling/signaling.module';
   imports: [
     AppConfigModule,
     CommonModule,
+    RedisModule,
     DatabaseModule,
     MetricsModule,
     AuthModule,
@@ -24,6 +27,7 @@ import { SignalingModule } from './signaling/signaling.module';
     CallLogModule,
     SignalingModule,
     HealthModule,
+    TransportModule,
   ],
   providers: [
     // Global guards and filters reach controllers only; the gateway declares its own on its class.

@@ -9,7 +9,9 @@ import { isDocsPath, serveOpenApi } from './common/openapi/openapi';
 import { SocketEventObserver } from './common/socket/socket-event-observer';
 import { toFieldErrors } from './common/validation/validation-details';
 import { AppConfig } from './config/app-config';
-import { SignalgateIoAdapter } from './signalgate-io.adapter';
+import { RedisConnections } from './common/redis/redis-connections.service';
+import { SocketDrain } from './transport/socket-drain.service';
+import { SignalgateIoAdapter } from './transport/signalgate-io.adapter';
 
 /**
  * Everything the HTTP/WS server needs besides the module graph, shared by main.ts and the e2e
@@ -28,7 +30,15 @@ export function configureApp(app: NestExpressApplication): void {
   );
   const origins = config.corsOrigins;
   app.enableCors({ origin: origins === '*' ? '*' : [...origins], credentials: origins !== '*' });
-  app.useWebSocketAdapter(new SignalgateIoAdapter(app, config, app.get(SocketEventObserver)));
+  app.useWebSocketAdapter(
+    new SignalgateIoAdapter(
+      app,
+      config,
+      app.get(SocketEventObserver),
+      app.get(RedisConnections),
+      app.get(SocketDrain),
+    ),
+  );
   // OpenAPI at /docs, /docs-json, /docs-yaml (PROTOCOL §4). These are Express routes, outside Nest's
   // guards and the default-deny boot check, so their access rule is middleware mounted before them.
   if (!config.publicDocsEnabled) {

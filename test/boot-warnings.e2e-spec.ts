@@ -7,13 +7,12 @@ describe('boot warnings reach the audit trail, once', () => {
     const testApp = await startApp({
       NODE_ENV: 'production',
       CORS_ORIGINS: 'https://dashboard.example.com',
-      REDIS_URL: 'redis://127.0.0.1:6379',
     });
     try {
       await testApp.app.get(AuditRecorder).flush();
       const warnings = await testApp.app.get(AuditStore).list({ types: ['config.warning'] }, 100);
       const reasons = warnings.map((record) => record.reason).sort();
-      expect(reasons).toEqual(['metrics_api_keys_missing', 'redis_not_used_yet']);
+      expect(reasons).toEqual(['metrics_api_keys_missing']);
       expect(warnings[0].source).toEqual({ transport: 'system' });
     } finally {
       await testApp.close();

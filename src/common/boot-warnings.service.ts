@@ -34,12 +34,6 @@ export class BootWarnings implements OnApplicationBootstrap {
         'METRICS_API_KEYS is not set: /metrics will answer internal requests only (METRICS_INTERNAL_CIDRS).',
       );
     }
-    if (this.config.redisUrl) {
-      this.warn(
-        'redis_not_used_yet',
-        'REDIS_URL is set but this version keeps presence, tickets and rate-limit counters in this process: run a single instance until the Redis stores land.',
-      );
-    }
   }
 
   private warn(reason: string, message: string): void {

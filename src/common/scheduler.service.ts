@@ -3,17 +3,31 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 /** Node clamps setTimeout delays above 2^31-1 ms to 1 ms; longer waits are chained instead. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** What a deadline runs when it falls due: registered once per kind, at boot, by its owner. */
+export type DeadlineHandler<P> = (payload: P) => void | Promise<void>;
+
 /**
- * Keyed one-shot timers (disconnect graces, token expiry, RNA timeouts). Scheduling a key again
- * replaces its timer; all timers are cleared on shutdown so the process exits promptly.
+ * Keyed one-shot timers, of two sorts:
+ *
+ * - **Local timers** (`schedule`) run a closure in this process: for what lives and dies with it
+ *   (a socket's token expiry, a sweep, a daily purge).
+ * - **Deadlines** (`deadline`) are data — a kind and a JSON payload — run by the handler that the
+ *   kind's owner registered with `define`: a ring-no-answer, a reconnect grace, a call's maximum
+ *   duration, a disconnect grace. Here they are timers of this process; with Redis
+ *   (`RedisScheduler`) they are stored with their due time and fire once cluster-wide, even when
+ *   the instance that set them has died.
+ *
+ * Scheduling a key again replaces it; `cancel` takes either sort; everything is cleared on
+ * shutdown so the process exits promptly. A failing task is logged, never thrown.
  */
 @Injectable()
 export class Scheduler implements OnApplicationShutdown {
-  private readonly logger = new Logger(Scheduler.name);
+  protected readonly logger = new Logger(Scheduler.name);
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly handlers = new Map<string, DeadlineHandler<never>>();
 
   schedule(key: string, delayMs: number, task: () => void | Promise<void>): void {
-    this.cancel(key);
+    this.clearLocal(key);
     const dueAt = Date.now() + Math.max(0, delayMs);
     const arm = (): void => {
       const remaining = dueAt - Date.now();
@@ -21,12 +35,7 @@ export class Scheduler implements OnApplicationShutdown {
         () => {
           if (remaining > MAX_TIMER_MS) return arm();
           this.timers.delete(key);
-          // A failing task must not crash the process, nor fail silently.
-          void Promise.resolve()
-            .then(task)
-            .catch((error: Error) =>
-              this.logger.error(`timer ${key} failed: ${error?.message}`, error?.stack),
-            );
+          void this.run(key, task);
         },
         Math.min(Math.max(0, remaining), MAX_TIMER_MS),
       );
@@ -36,18 +45,55 @@ export class Scheduler implements OnApplicationShutdown {
     arm();
   }
 
-  cancel(key: string): void {
-    const timer = this.timers.get(key);
-    if (timer) clearTimeout(timer);
-    this.timers.delete(key);
+  /** Registers the handler of a kind of deadline (one per kind). */
+  define<P>(kind: string, handler: DeadlineHandler<P>): void {
+    if (this.handlers.has(kind)) throw new Error(`deadline kind ${kind} is already defined`);
+    this.handlers.set(kind, handler as DeadlineHandler<never>);
+  }
+
+  /** Runs the `kind` handler with `payload` after `delayMs`, under the key `kind:id`. */
+  deadline<P>(kind: string, id: string, delayMs: number, payload: P): Promise<void> {
+    this.handlerOf(kind);
+    const key = deadlineKey(kind, id);
+    this.schedule(key, delayMs, () => this.handlerOf<P>(kind)(payload));
+    return Promise.resolve();
+  }
+
+  /** Cancels a local timer or a deadline (`kind:id`). */
+  cancel(key: string): Promise<void> {
+    this.clearLocal(key);
+    return Promise.resolve();
   }
 
   has(key: string): boolean {
     return this.timers.has(key);
   }
 
-  onApplicationShutdown(): void {
+  onApplicationShutdown(): void | Promise<void> {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
+
+  protected handlerOf<P>(kind: string): DeadlineHandler<P> {
+    const handler = this.handlers.get(kind);
+    if (!handler) throw new Error(`no handler defined for deadline kind ${kind}`);
+    return handler as DeadlineHandler<P>;
+  }
+
+  protected async run(key: string, task: () => void | Promise<void>): Promise<void> {
+    try {
+      await task();
+    } catch (error) {
+      const failure = error as Error;
+      this.logger.error(`timer ${key} failed: ${failure?.message}`, failure?.stack);
+    }
+  }
+
+  private clearLocal(key: string): void {
+    const timer = this.timers.get(key);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(key);
+  }
 }
+
+export const deadlineKey = (kind: string, id: string): string => `${kind}:${id}`;

@@ -56,6 +56,8 @@ describe('validateEnvironment', () => {
         databaseUrl: null,
         sqlitePath: './data/signalgate.db',
         redisUrl: null,
+        redisPrefix: 'signalgate:',
+        instanceHeartbeatTtlMs: 5_000,
         rateLimit: {
           enabled: true,
           windowMs: 60_000,
@@ -374,6 +376,15 @@ describe('validateEnvironment', () => {
       );
     });
 
+    it('reads REDIS_PREFIX and INSTANCE_HEARTBEAT_TTL_MS, refusing what would break keys or leases', () => {
+      const config = validateEnvironment({ REDIS_PREFIX: 'acme-prod:', INSTANCE_HEARTBEAT_TTL_MS: '3000' });
+      expect([config.redisPrefix, config.instanceHeartbeatTtlMs]).toEqual(['acme-prod:', 3_000]);
+      expect(problemsOf({ REDIS_PREFIX: 'has space', INSTANCE_HEARTBEAT_TTL_MS: '100' })).toEqual([
+        'REDIS_PREFIX: letters, digits and _.:- only (at most 64)',
+        expect.stringMatching(/^INSTANCE_HEARTBEAT_TTL_MS: /),
+      ]);
+    });
+
     it('refuses a URL with the wrong protocol, naming the protocols', () => {
       expect(
         problemsOf({
@@ -400,6 +411,21 @@ describe('validateEnvironment', () => {
   describe('production rules', () => {
     it('accepts a complete production environment', () => {
       expect(() => validateEnvironment(PRODUCTION)).not.toThrow();
+    });
+
+    it('with REDIS_URL (several instances) needs DATABASE_URL: SQLite cannot be shared', () => {
+      expect(problemsOf({ ...PRODUCTION, REDIS_URL: 'redis://cache:6379' })).toEqual([
+        'DATABASE_URL: required in production with REDIS_URL (instances share Redis, and SQLite cannot be shared between them)',
+      ]);
+      expect(() =>
+        validateEnvironment({
+          ...PRODUCTION,
+          REDIS_URL: 'redis://cache:6379',
+          DATABASE_URL: 'postgres://db/sg',
+        }),
+      ).not.toThrow();
+      // Outside production a developer may try two instances on one machine's SQLite file.
+      expect(() => validateEnvironment({ REDIS_URL: 'redis://cache:6379' })).not.toThrow();
     });
 
     it('needs at least one token key source, and any one is enough', () => {

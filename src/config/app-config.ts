@@ -46,6 +46,10 @@ export class AppConfig {
   readonly databaseUrl!: string | null;
   readonly sqlitePath!: string;
   readonly redisUrl!: string | null;
+  /** Every Redis key and channel of this deployment starts with it (several deployments, one Redis). */
+  readonly redisPrefix!: string;
+  /** An instance whose heartbeat is older than this is dead; the survivors take over its sockets. */
+  readonly instanceHeartbeatTtlMs!: number;
 
   readonly rateLimit!: {
     readonly enabled: boolean;
@@ -175,6 +179,12 @@ export function validateEnvironment(env: Environment): AppConfig {
     }
   }
 
+  if (isProduction && vars.REDIS_URL && !vars.DATABASE_URL && !rejected.has('DATABASE_URL')) {
+    problems.push(
+      'DATABASE_URL: required in production with REDIS_URL (instances share Redis, and SQLite cannot be shared between them)',
+    );
+  }
+
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
   const sqlitePath = vars.SQLITE_PATH ?? './data/signalgate.db';
@@ -207,6 +217,8 @@ export function validateEnvironment(env: Environment): AppConfig {
     databaseUrl: vars.DATABASE_URL ?? null,
     sqlitePath,
     redisUrl: vars.REDIS_URL ?? null,
+    redisPrefix: vars.REDIS_PREFIX ?? 'signalgate:',
+    instanceHeartbeatTtlMs: vars.INSTANCE_HEARTBEAT_TTL_MS ?? 5_000,
     rateLimit: {
       enabled: vars.RATE_LIMIT_ENABLED ?? true,
       windowMs: vars.RATE_LIMIT_WINDOW_MS ?? 60_000,

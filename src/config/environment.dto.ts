@@ -1,4 +1,4 @@
-import { IsOptional, IsString, MinLength } from 'class-validator';
+import { IsOptional, IsString, MinLength, Matches } from 'class-validator';
 import {
   CommaSeparated,
   IsFlag,
@@ -58,6 +58,10 @@ export class EnvironmentVariables {
   @IsOptional() @IsUrlWithProtocol(['postgres:', 'postgresql:']) DATABASE_URL?: string;
   @IsOptional() @IsString() SQLITE_PATH?: string;
   @IsOptional() @IsUrlWithProtocol(['redis:', 'rediss:']) REDIS_URL?: string;
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _.:- only (at most 64)' })
+  REDIS_PREFIX?: string;
+  @IsOptional() @IsIntegerBetween(1_000, 60_000) INSTANCE_HEARTBEAT_TTL_MS?: number;
 
   // --- rate limits ---
   @IsOptional() @IsFlag() RATE_LIMIT_ENABLED?: boolean;

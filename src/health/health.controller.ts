@@ -10,6 +10,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { Public } from '../common/access/public.decorator';
 import { DatabaseService } from '../common/database/database.service';
+import { RedisConnections } from '../common/redis/redis-connections.service';
 import { ShutdownState } from '../common/shutdown-state.service';
 
 /** Probes for orchestrators. Exempt from rate limits; no dependency details leave the process. */
@@ -22,6 +23,7 @@ export class HealthController {
   constructor(
     private readonly database: DatabaseService,
     private readonly shutdown: ShutdownState,
+    private readonly redis: RedisConnections,
   ) {}
 
   @Public()
@@ -41,13 +43,13 @@ export class HealthController {
     return { live: true };
   }
 
-  /** 503 while shutting down or when the database does not answer; the reason goes to the log. */
+  /** 503 while shutting down or when the database or Redis does not answer; the reason goes to the log. */
   @Public()
   @Get('ready')
   @ApiOperation({
     summary: 'Readiness probe',
     description:
-      'Ready unless shutting down or a dependency (the database) does not answer; details are logged.',
+      'Ready unless shutting down or a dependency (the database, Redis when configured) does not answer; details are logged.',
   })
   @ApiOkResponse({
     description: 'Ready.',
@@ -61,6 +63,7 @@ export class HealthController {
     let reason: string | null = null;
     if (this.shutdown.isShuttingDown) reason = 'shutting down';
     else if (!(await this.database.ping())) reason = 'database unreachable';
+    else if (!(await this.redis.ping())) reason = 'redis unreachable';
     if (reason) {
       this.logger.warn(`not ready: ${reason}`);
       res.status(HttpStatus.SERVICE_UNAVAILABLE);

@@ -39,6 +39,7 @@ import { WidgetPageviewDto } from './dto/widget-pageview.dto';
 import type { VisitorBinding } from './visitor-binder';
 import { ClientEvent, CobrowseEvent, ServerEvent, SuccessAck, visitorRoom } from './protocol';
 import { RelayService } from './relay/relay.service';
+import { InstanceSockets } from './instance-sockets.service';
 import { VisitorService, type WidgetEvent } from './visitors/visitor.service';
 
 /**
@@ -53,6 +54,7 @@ export class CallGateway implements OnGatewayDisconnect {
     private readonly calls: CallService,
     private readonly relay: RelayService,
     private readonly visitors: VisitorService,
+    private readonly sockets: InstanceSockets,
   ) {}
 
   async handleDisconnect(socket: Socket): Promise<void> {
@@ -60,7 +62,7 @@ export class CallGateway implements OnGatewayDisconnect {
     if (!visitor) return;
     await this.calls.visitorLeft(visitor);
     // Even though the socket is gone: an event handled after it left may have joined the room.
-    await visitorBinding(socket).unbind();
+    await visitorBinding(socket, this.sockets).unbind();
   }
 
   @VisitorAccess()
@@ -69,7 +71,12 @@ export class CallGateway implements OnGatewayDisconnect {
     @ConnectedSocket() socket: Socket,
     @MessageBody() body: VisitorJoinDto,
   ): Promise<SuccessAck & { visitorId?: string }> {
-    const outcome = await this.calls.join(visitorSpeakerOf(socket), body, socket.id, visitorBinding(socket));
+    const outcome = await this.calls.join(
+      visitorSpeakerOf(socket),
+      body,
+      socket.id,
+      visitorBinding(socket, this.sockets),
+    );
     if (outcome.kind === 'paused') {
       socket.emit(ServerEvent.OrgPaused, { message: outcome.message });
       return { success: false };
@@ -81,7 +88,7 @@ export class CallGateway implements OnGatewayDisconnect {
   @SubscribeMessage(ClientEvent.VisitorDisconnect)
   async leave(@ConnectedSocket() socket: Socket, @MessageBody() _body: NoPayloadDto): Promise<SuccessAck> {
     await this.calls.visitorLeft(requireVisitor(socket));
-    await visitorBinding(socket).unbind();
+    await visitorBinding(socket, this.sockets).unbind();
     return { success: true };
   }
 
@@ -154,7 +161,7 @@ export class CallGateway implements OnGatewayDisconnect {
       socket.id,
       body.reconnectToken,
       body.role,
-      visitorBinding(socket),
+      visitorBinding(socket, this.sockets),
     );
     return { success: true, callId };
   }
@@ -263,11 +270,17 @@ function requireVisitor(socket: Socket): VisitorSpeaker {
   return visitor;
 }
 
-/** A socket holds at most one visitor session and is in that session's room only. */
-function visitorBinding(socket: Socket): VisitorBinding {
+/**
+ * A socket holds at most one visitor session and is in that session's room only; the instance's
+ * ledger knows it (for a takeover should this instance die).
+ */
+function visitorBinding(socket: Socket, sockets: InstanceSockets): VisitorBinding {
   const data = socket.data as SocketData;
   const unbind = async (): Promise<void> => {
-    if (data.visitor) await socket.leave(visitorRoom(data.visitor.visitorId));
+    if (data.visitor) {
+      await socket.leave(visitorRoom(data.visitor.visitorId));
+      await sockets.released(socket.id);
+    }
     delete data.visitor;
   };
   return {
@@ -276,6 +289,7 @@ function visitorBinding(socket: Socket): VisitorBinding {
       if (data.visitor?.visitorId !== session.visitorId) await unbind();
       data.visitor = session;
       await socket.join(visitorRoom(session.visitorId));
+      await sockets.held(socket.id, { visitorId: session.visitorId, orgId: session.orgId });
     },
   };
 }

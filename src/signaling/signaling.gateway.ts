@@ -38,6 +38,7 @@ import { SocketIoNotifier } from './socket-io.notifier';
  * The Socket.IO edge of agent presence. Order on every event (DESIGN §2): the throttler of
  * @SocketEdge, then the handler's access guard, then the payload pipe, then the service.
  */
+import { InstanceSockets } from './instance-sockets.service';
 @WebSocketGateway()
 @SocketEdge()
 export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
@@ -54,6 +55,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     private readonly bus: SecurityEventBus,
     private readonly clientIp: ClientIpResolver,
     private readonly config: AppConfig,
+    private readonly sockets: InstanceSockets,
   ) {}
 
   afterInit(server: Server): void {
@@ -184,10 +186,11 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
   private async endSession(socket: Socket, identity: AgentIdentity): Promise<void> {
     const data = socket.data as SocketData;
     if (data.auth?.sessionId === identity.sessionId) delete data.auth;
-    this.scheduler.cancel(expiryKey(socket.id));
+    await this.scheduler.cancel(expiryKey(socket.id));
     // Still in the agent's room meanwhile: a socket that logs out is told what stops ringing it.
     await this.presence.socketClosed(identity.agentId, socket.id);
     await this.calls.agentSocketLeft(identity.agentId, socket.id);
+    await this.sockets.released(socket.id);
     // Even when the socket is gone: an event handled after it left may have joined them again.
     await socket.leave(agentRoom(identity.agentId));
     await socket.leave(orgRoom(identity.orgId));
@@ -200,6 +203,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
   ): Promise<void> {
     await socket.join([agentRoom(identity.agentId), orgRoom(identity.orgId)]);
     await this.presence.login(identity, user, socket.id);
+    await this.sockets.held(socket.id, { agentId: identity.agentId });
   }
 
   /**

@@ -8,6 +8,7 @@ import { CallStore } from './calls/call.store';
 import { InMemoryCallStore } from './calls/in-memory-call.store';
 import { ClientNotifier } from './client-notifier';
 import { InMemoryPresenceStore } from './presence/in-memory-presence.store';
+import { InstanceSockets } from './instance-sockets.service';
 import { PresenceStore } from './presence/presence.store';
 import { PresenceService } from './presence/presence.service';
 import { RelayService } from './relay/relay.service';
@@ -37,6 +38,7 @@ import { VisitorStore } from './visitors/visitor.store';
     CallService,
     RelayService,
     SignalingMetrics,
+    InstanceSockets,
     SocketIoNotifier,
     { provide: ClientNotifier, useExisting: SocketIoNotifier },
     { provide: PresenceStore, useClass: InMemoryPresenceStore },

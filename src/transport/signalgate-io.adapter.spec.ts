@@ -2,9 +2,9 @@ import type { INestApplication } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { EventEmitter } from 'node:events';
 import { from, Observable } from 'rxjs';
-import { ErrorCode } from './common/errors/error-code';
-import { SocketEventObserver } from './common/socket/socket-event-observer';
-import type { AppConfig } from './config/app-config';
+import { ErrorCode } from '../common/errors/error-code';
+import { SocketEventObserver } from '../common/socket/socket-event-observer';
+import type { AppConfig } from '../config/app-config';
 import { MAX_QUEUED_EVENTS, SignalgateIoAdapter } from './signalgate-io.adapter';
 
 /** Records what the adapter reports, in order. */

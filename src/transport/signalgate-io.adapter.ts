@@ -2,10 +2,13 @@ import { INestApplication } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
-import type { ServerOptions } from 'socket.io';
-import { ErrorCode } from './common/errors/error-code';
-import { refusalOf, SocketEventObserver, trackedAck } from './common/socket/socket-event-observer';
-import { AppConfig } from './config/app-config';
+import type { Server, ServerOptions } from 'socket.io';
+import { RedisConnections } from '../common/redis/redis-connections.service';
+import { ErrorCode } from '../common/errors/error-code';
+import { refusalOf, SocketEventObserver, trackedAck } from '../common/socket/socket-event-observer';
+import { AppConfig } from '../config/app-config';
+import { useRedisAdapter } from './redis-io-adapter';
+import { SocketDrain } from './socket-drain.service';
 
 /**
  * PROTOCOL §1: Socket.IO's own default, 1 MiB, which the existing widget's co-browse snapshots
@@ -55,6 +58,8 @@ export class SignalgateIoAdapter extends IoAdapter {
     app: INestApplication,
     private readonly config: AppConfig,
     private readonly observer: SocketEventObserver,
+    private readonly redis: RedisConnections | null = null,
+    private readonly drain: SocketDrain | null = null,
   ) {
     super(app);
   }
@@ -76,7 +81,10 @@ export class SignalgateIoAdapter extends IoAdapter {
 
   /** The disconnect handlers run after every event that arrived before it, never beside one. */
   override bindClientDisconnect(client: object, callback: () => void): void {
-    super.bindClientDisconnect(client, () => void this.enqueue(this.laneOf(client), callback));
+    super.bindClientDisconnect(client, () => {
+      const handled = this.enqueue(this.laneOf(client), callback);
+      this.drain?.track(handled);
+    });
   }
 
   private inLane(socket: QueuedSocket, event: string, callback: MessageCallback): MessageCallback {
@@ -137,10 +145,13 @@ export class SignalgateIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: ServerOptions): unknown {
     const origins = this.config.corsOrigins;
-    return super.createIOServer(port, {
+    const server = super.createIOServer(port, {
       ...options,
       maxHttpBufferSize: MAX_SOCKET_FRAME_BYTES,
       cors: { origin: origins === '*' ? '*' : [...origins], credentials: origins !== '*' },
-    });
+    }) as Server;
+    if (this.redis?.enabled) useRedisAdapter(server, this.redis);
+    this.drain?.attach(server);
+    return server;
   }
 }

@@ -1,7 +1,7 @@
 import { Scheduler } from '../../src/common/scheduler.service';
 
 /**
- * The real Scheduler, plus the power to fire pending timers now: tests of long timers (a call's
+ * The real (in-process) Scheduler, plus the power to fire pending timers and deadlines now: tests of long timers (a call's
  * maximum duration is at least a minute) run them instead of waiting. Inject with
  * `startApp(env, 0, { overrides: [{ provide: Scheduler, useValue: new TestScheduler() }] })`.
  */
@@ -17,9 +17,9 @@ export class TestScheduler extends Scheduler {
     this.tasks.set(key, task);
   }
 
-  override cancel(key: string): void {
+  override cancel(key: string): Promise<void> {
     this.tasks.delete(key);
-    super.cancel(key);
+    return super.cancel(key);
   }
 
   /** Keys of the pending timers starting with `prefix`. */
@@ -32,7 +32,7 @@ export class TestScheduler extends Scheduler {
     const keys = this.pending(prefix);
     for (const key of keys) {
       const task = this.tasks.get(key)!;
-      this.cancel(key);
+      await this.cancel(key);
       await task();
     }
     return keys.length;

@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { isStateUnavailable, STATE_UNAVAILABLE_MESSAGE } from '../redis/state-unavailable';
 import type { Request, Response } from 'express';
 import { DomainError } from '../errors/domain-error';
 import { DEFAULT_MESSAGES, ErrorCode } from '../errors/error-code';
@@ -77,6 +78,15 @@ export class HttpErrorFilter implements ExceptionFilter {
     // http-errors objects: the client's mistake, answered with its status and no stack in the log.
     if (typeof error?.status === 'number' && error.status >= 400 && error.status < 500 && error.expose) {
       return { statusCode: error.status, error: error.message, code: codeForStatus(error.status) };
+    }
+    if (isStateUnavailable(error)) {
+      // An outage (reported once by RedisConnections): 503, so that clients and balancers retry.
+      this.logger.warn(`${request.method} ${request.path} refused: redis unavailable (${error.message})`);
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: STATE_UNAVAILABLE_MESSAGE,
+        code: ErrorCode.InternalError,
+      };
     }
     // The raw URL can carry `?key=`; log the path only.
     this.logger.error(`${request.method} ${request.path} failed: ${error?.message}`, error?.stack);

@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Injectable, Logger } from '@nestjs/common';
+import { isStateUnavailable, STATE_UNAVAILABLE_MESSAGE } from '../redis/state-unavailable';
 import { WsException } from '@nestjs/websockets';
 import type { Socket } from 'socket.io';
 import { DomainError } from '../errors/domain-error';
@@ -82,6 +83,11 @@ export class WsErrorFilter implements ExceptionFilter {
       return { code: ErrorCode.Forbidden, message: DEFAULT_MESSAGES.FORBIDDEN, event };
     }
     const error = exception as Error;
+    if (isStateUnavailable(error)) {
+      // An outage, already reported by RedisConnections: one line per refused event, no stack.
+      this.logger.warn(`"${event}" refused (socket ${socketId}): redis unavailable (${error.message})`);
+      return { code: ErrorCode.InternalError, message: STATE_UNAVAILABLE_MESSAGE, event };
+    }
     this.logger.error(`"${event}" failed (socket ${socketId}): ${error?.message}`, error?.stack);
     return { code: ErrorCode.InternalError, message: DEFAULT_MESSAGES.INTERNAL_ERROR, event };
   }

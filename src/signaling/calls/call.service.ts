@@ -4,7 +4,7 @@ import { AgentDirectory } from '../../auth/directory/agent-directory.service';
 import { Clock } from '../../common/clock.service';
 import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
-import { Scheduler } from '../../common/scheduler.service';
+import { deadlineKey, Scheduler } from '../../common/scheduler.service';
 import { AppConfig } from '../../config/app-config';
 import { CallLog, CallLogEntry } from '../../call-log/call-log';
 import { ClientNotifier } from '../client-notifier';
@@ -52,7 +52,18 @@ export class CallService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly metrics: SignalingMetrics,
     private readonly callLog: CallLog,
-  ) {}
+  ) {
+    // Deadlines are data (they may fire on another instance): each kind's handler, by name.
+    scheduler.define<RingDeadline>(RNA, ({ requestId, agentId, seq }) =>
+      this.ringTimedOut(requestId, agentId, seq),
+    );
+    scheduler.define<ReconnectDeadline>(RECONNECT, ({ callId, role, at }) =>
+      this.reconnectTimedOut(callId, role, at),
+    );
+    scheduler.define<CallDeadline>(MAX_DURATION, async ({ callId }) => {
+      await this.finish(callId, 'max_duration', 'The call reached its maximum duration.');
+    });
+  }
 
   onModuleInit(): void {
     this.presence.onChange((change) => this.onPresenceChange(change));
@@ -109,7 +120,7 @@ export class CallService implements OnModuleInit {
       passedBy: [],
     };
     const replaced = await this.calls.putRequest(request);
-    if (replaced) this.stopRinging(replaced);
+    if (replaced) await this.stopRinging(replaced);
 
     // The named agent rings only if it could have been routed this visitor: same organisation, its
     // pool, available. Otherwise routing chooses, and nothing tells the visitor why.
@@ -139,7 +150,7 @@ export class CallService implements OnModuleInit {
       await this.presence.abandonCall(agent.agentId);
       throw new DomainError(ErrorCode.CallNotFound);
     }
-    this.scheduler.cancel(rnaKey(requestId));
+    await this.scheduler.cancel(rnaKey(requestId));
 
     const agentToken = newReconnectToken();
     const visitorToken = newReconnectToken();
@@ -178,9 +189,7 @@ export class CallService implements OnModuleInit {
       reason: 'answered_elsewhere',
     });
     const maxMs = this.organization(call.orgId).maxCallDurationMinutes * 60_000;
-    this.scheduler.schedule(maxDurationKey(call.callId), maxMs, async () => {
-      await this.finish(call.callId, 'max_duration', 'The call reached its maximum duration.');
-    });
+    await this.scheduler.deadline<CallDeadline>(MAX_DURATION, call.callId, maxMs, { callId: call.callId });
     // The agent is busy now: whatever else rang it goes to someone else.
     await this.passRingsOf(agent.agentId, 'agent_busy');
     return { callId: call.callId };
@@ -192,7 +201,7 @@ export class CallService implements OnModuleInit {
     this.assertRingsAgent(request, agent);
     const released = await this.calls.release(requestId, agent.agentId, 'rejected');
     if (!released) throw new DomainError(ErrorCode.CallNotFound);
-    this.scheduler.cancel(rnaKey(requestId));
+    await this.scheduler.cancel(rnaKey(requestId));
     this.notifier.toAgent(agent.agentId, 'call:cancelled', { requestId });
     this.notifier.toVisitor(released.visitorId, 'call:rejected', {
       requestId,
@@ -216,7 +225,7 @@ export class CallService implements OnModuleInit {
       throw new DomainError(ErrorCode.CallNotFound, undefined, named ? 'not_request_owner' : undefined);
     const withdrawn = await this.calls.withdraw(own.requestId, party.visitorId);
     if (!withdrawn) throw new DomainError(ErrorCode.CallNotFound);
-    this.stopRinging(withdrawn);
+    await this.stopRinging(withdrawn);
   }
 
   // ── Calls ────────────────────────────────────────────────────────────────────────────────
@@ -265,7 +274,7 @@ export class CallService implements OnModuleInit {
       ...(party.kind === 'agent' ? { agentId: party.agentId, agentSocketId: party.socketId } : {}),
     });
     if (!call) throw new DomainError(ErrorCode.CallNotFound, undefined, 'invalid_reconnect_token');
-    this.scheduler.cancel(reconnectKey(call.callId, role));
+    await this.scheduler.cancel(reconnectKey(call.callId, role));
 
     if (role === 'visitor') {
       // The socket's own session, if it held another one, ends first (and its room is left).
@@ -313,7 +322,7 @@ export class CallService implements OnModuleInit {
     const visitorToken = newReconnectToken();
     const call = await this.calls.reattachAgent(held.callId, visitorToken.hash);
     if (!call) return;
-    this.scheduler.cancel(reconnectKey(call.callId, 'agent'));
+    await this.scheduler.cancel(reconnectKey(call.callId, 'agent'));
     if (!(await this.presence.resumeCall(agent.agentId, call.visitorId))) {
       await this.finish(call.callId, 'error', 'The agent is in another call.');
       return;
@@ -360,7 +369,7 @@ export class CallService implements OnModuleInit {
     if (!removed) return;
     const request = await this.calls.requestOfVisitor(removed.visitorId);
     const withdrawn = request ? await this.calls.withdraw(request.requestId, removed.visitorId) : null;
-    if (withdrawn) this.stopRinging(withdrawn);
+    if (withdrawn) await this.stopRinging(withdrawn);
   }
 
   /** The live call an agent is in, for the relay. */
@@ -387,9 +396,9 @@ export class CallService implements OnModuleInit {
 
   private async ended(call: CallRecord, reason: CallEndReason, message?: string): Promise<void> {
     const { callId } = call;
-    this.scheduler.cancel(maxDurationKey(callId));
-    this.scheduler.cancel(reconnectKey(callId, 'agent'));
-    this.scheduler.cancel(reconnectKey(callId, 'visitor'));
+    await this.scheduler.cancel(maxDurationKey(callId));
+    await this.scheduler.cancel(reconnectKey(callId, 'agent'));
+    await this.scheduler.cancel(reconnectKey(callId, 'visitor'));
     const payload = { callId, reason, ...(message !== undefined ? { message } : {}) };
     this.notifier.toVisitor(call.visitorId, 'call:ended', payload);
     // Every tab of the agent: the one that carried the call, and those that show its status.
@@ -449,10 +458,11 @@ export class CallService implements OnModuleInit {
           },
     });
     const rnaMs = this.organization(ringing.orgId).rnaTimeoutSeconds * 1000;
-    const seq = ringing.ringSeq;
-    this.scheduler.schedule(rnaKey(ringing.requestId), rnaMs, () =>
-      this.ringTimedOut(ringing.requestId, agentId, seq),
-    );
+    await this.scheduler.deadline<RingDeadline>(RNA, ringing.requestId, rnaMs, {
+      requestId: ringing.requestId,
+      agentId,
+      seq: ringing.ringSeq,
+    });
     return true;
   }
 
@@ -493,15 +503,15 @@ export class CallService implements OnModuleInit {
     for (const request of await this.calls.ringing(agentId)) {
       const released = await this.calls.release(request.requestId, agentId, 'passed');
       if (!released) continue;
-      this.scheduler.cancel(rnaKey(request.requestId));
+      await this.scheduler.cancel(rnaKey(request.requestId));
       this.notifier.toAgent(agentId, 'call:cancelled', { requestId: request.requestId });
       await this.reroute(released, reason);
     }
   }
 
   /** A request that stopped ringing for good (withdrawn or replaced): its agent is told. */
-  private stopRinging(request: CallRequestRecord): void {
-    this.scheduler.cancel(rnaKey(request.requestId));
+  private async stopRinging(request: CallRequestRecord): Promise<void> {
+    await this.scheduler.cancel(rnaKey(request.requestId));
     if (request.agentId)
       this.notifier.toAgent(request.agentId, 'call:cancelled', { requestId: request.requestId });
   }
@@ -532,9 +542,11 @@ export class CallService implements OnModuleInit {
     };
     if (role === 'agent') this.notifier.toVisitor(call.visitorId, 'call:reconnecting', reconnecting);
     else this.toCallAgent(held, 'call:reconnecting', reconnecting);
-    this.scheduler.schedule(reconnectKey(call.callId, role), graceMs, () =>
-      this.reconnectTimedOut(call.callId, role, at),
-    );
+    await this.scheduler.deadline<ReconnectDeadline>(RECONNECT, `${call.callId}:${role}`, graceMs, {
+      callId: call.callId,
+      role,
+      at,
+    });
   }
 
   private async reconnectTimedOut(callId: string, role: CallRole, at: number): Promise<void> {
@@ -615,9 +627,26 @@ export class CallService implements OnModuleInit {
 
 export type JoinOutcome = { kind: 'joined'; visitorId: string } | { kind: 'paused'; message: string };
 
-const rnaKey = (requestId: string): string => `call:rna:${requestId}`;
-const maxDurationKey = (callId: string): string => `call:max-duration:${callId}`;
-const reconnectKey = (callId: string, role: CallRole): string => `call:reconnect:${callId}:${role}`;
+/** The call's deadlines (they fire once cluster-wide, wherever they were set). */
+const RNA = 'call:rna';
+const RECONNECT = 'call:reconnect';
+const MAX_DURATION = 'call:max-duration';
+interface RingDeadline {
+  requestId: string;
+  agentId: string;
+  seq: number;
+}
+interface ReconnectDeadline {
+  callId: string;
+  role: CallRole;
+  at: number;
+}
+interface CallDeadline {
+  callId: string;
+}
+const rnaKey = (requestId: string): string => deadlineKey(RNA, requestId);
+const maxDurationKey = (callId: string): string => deadlineKey(MAX_DURATION, callId);
+const reconnectKey = (callId: string, role: CallRole): string => deadlineKey(RECONNECT, `${callId}:${role}`);
 
 function requestView(request: CallRequestRecord, agentId: string): CallRequestView {
   return {

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
-import { Scheduler } from '../../common/scheduler.service';
+import { deadlineKey, Scheduler } from '../../common/scheduler.service';
 import type { AgentIdentity } from '../../common/socket/socket-data';
 import type { DirectoryUser, Organization } from '../../auth/directory/directory.types';
 import { AgentDirectory } from '../../auth/directory/agent-directory.service';
@@ -31,7 +31,11 @@ export class PresenceService implements OnApplicationBootstrap {
     private readonly scheduler: Scheduler,
     private readonly notifier: ClientNotifier,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.scheduler.define<GraceDeadline>(GRACE, ({ agentId, disconnectedAt }) =>
+      this.graceExpired(agentId, disconnectedAt),
+    );
+  }
 
   onApplicationBootstrap(): void {
     this.scheduleStaleSweep();
@@ -64,7 +68,7 @@ export class PresenceService implements OnApplicationBootstrap {
     socketId: string,
     now = Date.now(),
   ): Promise<void> {
-    this.scheduler.cancel(graceKey(identity.agentId));
+    await this.scheduler.cancel(graceKey(identity.agentId));
     const { presence, resumed } = await this.store.attach({
       agentId: identity.agentId,
       userId: identity.userId,
@@ -100,26 +104,31 @@ export class PresenceService implements OnApplicationBootstrap {
   async socketClosed(agentId: string, socketId: string, now = Date.now()): Promise<void> {
     const presence = await this.store.detach(agentId, socketId, now);
     if (!presence || presence.socketIds.length > 0 || presence.disconnectedAt === null) return;
-    const disconnectedAt = presence.disconnectedAt;
-    this.scheduler.schedule(graceKey(agentId), this.config.agentDisconnectGraceMs, async () => {
-      const expired = await this.store.expireIfDisconnectedSince(agentId, disconnectedAt);
-      if (!expired) return;
-      this.logger.log(`agent ${agentId} presence ended after the disconnect grace`);
-      await this.emit({
-        kind: 'unavailable',
-        presence: expired,
-        reason: 'agent_offline',
-        gone: 'grace_expired',
-      });
+    await this.scheduler.deadline<GraceDeadline>(GRACE, agentId, this.config.agentDisconnectGraceMs, {
+      agentId,
+      disconnectedAt: presence.disconnectedAt,
     });
     await this.emit({ kind: 'disconnected', presence });
+  }
+
+  /** The disconnect grace ran out: the presence ends unless the agent came back meanwhile. */
+  private async graceExpired(agentId: string, disconnectedAt: number): Promise<void> {
+    const expired = await this.store.expireIfDisconnectedSince(agentId, disconnectedAt);
+    if (!expired) return;
+    this.logger.log(`agent ${agentId} presence ended after the disconnect grace`);
+    await this.emit({
+      kind: 'unavailable',
+      presence: expired,
+      reason: 'agent_offline',
+      gone: 'grace_expired',
+    });
   }
 
   /** A revoked session: this socket leaves now; the presence ends with its last socket, without grace. */
   async revoke(agentId: string, socketId: string, now = Date.now()): Promise<void> {
     const presence = await this.store.detach(agentId, socketId, now);
     if (presence && presence.socketIds.length === 0) {
-      this.scheduler.cancel(graceKey(agentId));
+      await this.scheduler.cancel(graceKey(agentId));
       const removed = await this.store.remove(agentId);
       if (removed)
         await this.emit({
@@ -242,7 +251,13 @@ export class PresenceService implements OnApplicationBootstrap {
   }
 }
 
-const graceKey = (agentId: string): string => `presence:grace:${agentId}`;
+/** The disconnect grace of an agent's last socket (a deadline: it fires once cluster-wide). */
+const GRACE = 'presence:grace';
+interface GraceDeadline {
+  agentId: string;
+  disconnectedAt: number;
+}
+const graceKey = (agentId: string): string => deadlineKey(GRACE, agentId);
 
 const MARKED_AWAY_MESSAGES: Record<'idle' | 'ring_no_answer', string> = {
   idle: 'You were marked away after a period of inactivity.',

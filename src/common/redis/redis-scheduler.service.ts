@@ -1,0 +1,121 @@
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { deadlineKey, Scheduler } from '../scheduler.service';
+import { RedisConnections } from './redis-connections.service';
+import { RedisScript } from './redis-script';
+
+/** How often every instance looks for due deadlines (a dead instance's are at most this late). */
+const POLL_MS = 250;
+/** Due deadlines claimed per poll. */
+const CLAIM_BATCH = 100;
+/** A claimed deadline whose instance did not finish it within this long is claimed again. */
+const LEASE_MS = 30_000;
+/** The deadline sets outlive their longest deadline by this much at least. */
+const KEY_TTL_MS = 48 * 3_600_000;
+
+const SET = new RedisScript(__dirname, 'deadline-set.lua', 3);
+const CANCEL = new RedisScript(__dirname, 'deadline-cancel.lua', 3);
+const CLAIM = new RedisScript(__dirname, 'deadline-claim.lua', 3);
+const DONE = new RedisScript(__dirname, 'deadline-done.lua', 3);
+
+interface Job {
+  kind: string;
+  payload: unknown;
+}
+
+/**
+ * The Scheduler of a deployment on Redis: deadlines are data in Redis — a sorted set of due times
+ * (Redis's own clock), their jobs in a hash — and every instance claims due ones atomically (one
+ * script moves each to a leased set), so each fires exactly once cluster-wide, also when the
+ * instance that set it has died. The instance that sets a deadline also arms a local timer that
+ * claims it the moment it is due; the others poll every 250 ms, so a dead instance's deadlines fire
+ * at most that late. A claim whose instance dies before finishing is claimed again after its
+ * 30 s lease; handlers re-check the state they act on, so a second run changes nothing.
+ *
+ * Local timers (`schedule`) stay in this process. Scheduling or cancelling a deadline while Redis
+ * is down rejects: the request that needed it fails with INTERNAL_ERROR ("please retry").
+ */
+@Injectable()
+export class RedisScheduler extends Scheduler implements OnApplicationBootstrap {
+  private readonly keys: readonly string[];
+  private poller: NodeJS.Timeout | null = null;
+  private polling = false;
+  private stopped = false;
+
+  constructor(private readonly connections: RedisConnections) {
+    super();
+    this.keys = [
+      connections.key('deadlines'),
+      connections.key('deadline-jobs'),
+      connections.key('deadlines-running'),
+    ];
+  }
+
+  onApplicationBootstrap(): void {
+    this.poller = setInterval(() => void this.poll(), POLL_MS);
+    this.poller.unref();
+  }
+
+  override async deadline<P>(kind: string, id: string, delayMs: number, payload: P): Promise<void> {
+    this.handlerOf(kind);
+    const member = deadlineKey(kind, id);
+    const job: Job = { kind, payload };
+    const delay = Math.max(0, Math.round(delayMs));
+    await SET.run(this.connections.command, this.keys, [
+      member,
+      delay,
+      JSON.stringify(job),
+      Math.max(KEY_TTL_MS, delay + KEY_TTL_MS),
+    ]);
+    // The fast path: claim it here when it falls due (the poll is the fallback).
+    this.schedule(member, delay, async () => {
+      await this.claim([member]);
+    });
+  }
+
+  override async cancel(key: string): Promise<void> {
+    await super.cancel(key);
+    await CANCEL.run(this.connections.command, this.keys, [key]);
+  }
+
+  override onApplicationShutdown(): void {
+    this.stopped = true;
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    super.onApplicationShutdown();
+  }
+
+  /** One poll: claims what is due (one batch at a time) and runs it. */
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      while (!this.stopped && (await this.claim([])) === CLAIM_BATCH);
+    } catch {
+      // Redis is down: RedisConnections has said so once; the next poll tries again.
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Claims due deadlines (all, or the one named) and runs them; resolves with how many. */
+  private async claim(only: readonly string[]): Promise<number> {
+    const claimed = (await CLAIM.run(this.connections.command, this.keys, [
+      CLAIM_BATCH,
+      LEASE_MS,
+      ...only,
+    ])) as string[];
+    const runs: Promise<void>[] = [];
+    for (let i = 0; i < claimed.length; i += 2) runs.push(this.runClaimed(claimed[i], claimed[i + 1]));
+    await Promise.all(runs);
+    return claimed.length / 2;
+  }
+
+  private async runClaimed(member: string, jobJson: string): Promise<void> {
+    await super.cancel(member);
+    await this.run(member, async () => {
+      const job = JSON.parse(jobJson) as Job;
+      await this.handlerOf(job.kind)(job.payload as never);
+    });
+    await DONE.run(this.connections.command, this.keys, [member]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,58 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import type { Server } from 'socket.io';
+import { InstanceLease } from '../common/redis/instance-lease.service';
+
+/** How long a graceful stop waits for the disconnect handlers of its sockets. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * A graceful stop (SIGTERM, a rolling deploy), first of all shutdown steps, while the stores and
+ * the audit still work: the instance stops listening (a reconnecting client lands on another
+ * instance), closes every client connection at the transport — which the Socket.IO client answers
+ * by reconnecting by itself, whereas a server-side `disconnect()` would tell it to stay away — and
+ * waits for its disconnect handlers: presence enters its grace and calls are held, exactly as for
+ * any lost connection, so a party that reconnects elsewhere resumes its call with its reconnect
+ * token. Then the instance returns its lease (nobody needs to take over what it handed back).
+ */
+@Injectable()
+export class SocketDrain implements OnModuleDestroy {
+  private readonly logger = new Logger(SocketDrain.name);
+  private readonly pending = new Set<Promise<unknown>>();
+  private server: Server | null = null;
+
+  constructor(private readonly lease: InstanceLease) {}
+
+  attach(server: Server): void {
+    this.server = server;
+  }
+
+  /** A socket's disconnect handling, awaited by the drain. */
+  track(task: Promise<unknown>): void {
+    this.pending.add(task);
+    void task.finally(() => this.pending.delete(task)).catch(() => undefined);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const server = this.server;
+    if (server) {
+      const sockets = server.engine.clientsCount;
+      server.httpServer?.close();
+      server.engine.close();
+      await this.settled();
+      if (sockets > 0) this.logger.log(`closed ${sockets} connection(s); their clients reconnect elsewhere`);
+    }
+    await this.lease.leave();
+  }
+
+  private async settled(): Promise<void> {
+    const until = Date.now() + DRAIN_TIMEOUT_MS;
+    while (this.pending.size > 0 && Date.now() < until) {
+      const timeout = new Promise((resolve) => setTimeout(resolve, until - Date.now()).unref());
+      await Promise.race([Promise.allSettled([...this.pending]), timeout]);
+    }
+    if (this.pending.size > 0)
+      this.logger.warn(
+        `${this.pending.size} disconnect handler(s) still running after ${DRAIN_TIMEOUT_MS} ms`,
+      );
+  }
+}
