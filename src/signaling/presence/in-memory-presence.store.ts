@@ -10,6 +10,8 @@ import type { AgentPresence, AttachInput, AttachResult } from './presence.types'
 @Injectable()
 export class InMemoryPresenceStore extends PresenceStore {
   private readonly agents = new Map<string, AgentPresence>();
+  /** orgId → its agents' ids, in creation order; kept with every creation and deletion. */
+  private readonly orgs = new Map<string, Set<string>>();
 
   attach(input: AttachInput): Promise<AttachResult> {
     const existing = this.agents.get(input.agentId);
@@ -42,7 +44,10 @@ export class InMemoryPresenceStore extends PresenceStore {
       lastActivityAt: input.now,
       disconnectedAt: null,
     };
+    // A presence replaced after its grace keeps its place, in the Map as in its organisation's index.
+    if (existing && existing.orgId !== presence.orgId) this.unindex(existing);
     this.agents.set(input.agentId, presence);
+    this.index(presence);
     return this.result(presence, false);
   }
 
@@ -58,13 +63,16 @@ export class InMemoryPresenceStore extends PresenceStore {
     const presence = this.agents.get(agentId);
     if (!presence || presence.disconnectedAt !== disconnectedAt) return Promise.resolve(null);
     this.agents.delete(agentId);
+    this.unindex(presence);
     return Promise.resolve(copy(presence));
   }
 
   remove(agentId: string): Promise<AgentPresence | null> {
     const presence = this.agents.get(agentId);
+    if (!presence) return Promise.resolve(null);
     this.agents.delete(agentId);
-    return Promise.resolve(presence ? copy(presence) : null);
+    this.unindex(presence);
+    return Promise.resolve(copy(presence));
   }
 
   setStatus(
@@ -123,6 +131,11 @@ export class InMemoryPresenceStore extends PresenceStore {
     return Promise.resolve([...this.agents.values()].map(copy));
   }
 
+  inOrg(orgId: string): Promise<AgentPresence[]> {
+    const agentIds = [...(this.orgs.get(orgId) ?? [])];
+    return Promise.resolve(agentIds.map((agentId) => copy(this.agents.get(agentId)!)));
+  }
+
   markStale(cutoff: number, now: number): Promise<AgentPresence[]> {
     const marked: AgentPresence[] = [];
     for (const presence of this.agents.values()) {
@@ -139,11 +152,24 @@ export class InMemoryPresenceStore extends PresenceStore {
     return Promise.resolve(marked);
   }
 
+  private index(presence: AgentPresence): void {
+    let agentIds = this.orgs.get(presence.orgId);
+    if (!agentIds) this.orgs.set(presence.orgId, (agentIds = new Set()));
+    agentIds.add(presence.agentId);
+  }
+
+  private unindex(presence: AgentPresence): void {
+    const agentIds = this.orgs.get(presence.orgId);
+    agentIds?.delete(presence.agentId);
+    if (agentIds?.size === 0) this.orgs.delete(presence.orgId);
+  }
+
   private result(presence: AgentPresence, resumed: boolean): Promise<AttachResult> {
     return Promise.resolve({ presence: copy(presence), resumed });
   }
 }
 
 function copy(presence: AgentPresence): AgentPresence {
-  return { ...presence, socketIds: [...presence.socketIds], pools: [...presence.pools] };
+  // structuredClone: a caller that changes what it got (a profile, a list) never changes the store.
+  return structuredClone(presence);
 }

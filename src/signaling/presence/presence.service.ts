@@ -48,7 +48,7 @@ export class PresenceService implements OnApplicationBootstrap {
 
   /** Connected agents of an organisation, for routing. */
   async agentsOf(orgId: string): Promise<AgentPresence[]> {
-    return (await this.store.list()).filter((p) => p.orgId === orgId && isConnected(p));
+    return (await this.store.inOrg(orgId)).filter(isConnected);
   }
 
   async get(agentId: string): Promise<AgentPresence | null> {

@@ -41,6 +41,12 @@ export abstract class PresenceStore {
 
   abstract list(): Promise<AgentPresence[]>;
 
+  /**
+   * The presences of one organisation (those `list()` returns, filtered), in the order they were
+   * created. Indexed: it costs the size of the organisation, not of the whole deployment.
+   */
+  abstract inOrg(orgId: string): Promise<AgentPresence[]>;
+
   /** Atomically moves `idle` agents silent since before `cutoff` to `away`; returns them. */
   abstract markStale(cutoff: number, now: number): Promise<AgentPresence[]>;
 }
