@@ -39,6 +39,7 @@ import { WidgetPageviewDto } from './dto/widget-pageview.dto';
 import type { VisitorBinding } from './visitor-binder';
 import { ClientEvent, CobrowseEvent, ServerEvent, SuccessAck, visitorRoom } from './protocol';
 import { RelayService } from './relay/relay.service';
+import { SocketDrain } from '../transport/socket-drain.service';
 import { InstanceSockets } from './instance-sockets.service';
 import { VisitorService, type WidgetEvent } from './visitors/visitor.service';
 
@@ -55,9 +56,15 @@ export class CallGateway implements OnGatewayDisconnect {
     private readonly relay: RelayService,
     private readonly visitors: VisitorService,
     private readonly sockets: InstanceSockets,
+    private readonly drain: SocketDrain,
   ) {}
 
-  async handleDisconnect(socket: Socket): Promise<void> {
+  handleDisconnect(socket: Socket): Promise<void> {
+    // Tracked: a graceful stop waits for it while the stores still answer.
+    return this.drain.track(this.visitorGone(socket));
+  }
+
+  private async visitorGone(socket: Socket): Promise<void> {
     const visitor = visitorSpeakerOf(socket);
     if (!visitor) return;
     await this.calls.visitorLeft(visitor);

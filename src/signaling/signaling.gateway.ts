@@ -38,6 +38,7 @@ import { SocketIoNotifier } from './socket-io.notifier';
  * The Socket.IO edge of agent presence. Order on every event (DESIGN §2): the throttler of
  * @SocketEdge, then the handler's access guard, then the payload pipe, then the service.
  */
+import { SocketDrain } from '../transport/socket-drain.service';
 import { InstanceSockets } from './instance-sockets.service';
 @WebSocketGateway()
 @SocketEdge()
@@ -56,6 +57,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     private readonly clientIp: ClientIpResolver,
     private readonly config: AppConfig,
     private readonly sockets: InstanceSockets,
+    private readonly drain: SocketDrain,
   ) {}
 
   afterInit(server: Server): void {
@@ -70,9 +72,10 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     server.use(this.handshake.middleware());
   }
 
-  async handleDisconnect(socket: Socket): Promise<void> {
+  handleDisconnect(socket: Socket): Promise<void> {
     const auth = (socket.data as SocketData).auth;
-    if (auth) await this.endSession(socket, auth);
+    // Tracked: a graceful stop waits for it while the stores still answer.
+    return this.drain.track(auth ? this.endSession(socket, auth) : Promise.resolve());
   }
 
   /**

@@ -81,10 +81,7 @@ export class SignalgateIoAdapter extends IoAdapter {
 
   /** The disconnect handlers run after every event that arrived before it, never beside one. */
   override bindClientDisconnect(client: object, callback: () => void): void {
-    super.bindClientDisconnect(client, () => {
-      const handled = this.enqueue(this.laneOf(client), callback);
-      this.drain?.track(handled);
-    });
+    super.bindClientDisconnect(client, () => void this.enqueue(this.laneOf(client), callback));
   }
 
   private inLane(socket: QueuedSocket, event: string, callback: MessageCallback): MessageCallback {

@@ -26,10 +26,14 @@ export class SocketDrain implements OnModuleDestroy {
     this.server = server;
   }
 
-  /** A socket's disconnect handling, awaited by the drain. */
-  track(task: Promise<unknown>): void {
+  /**
+   * A gateway's disconnect handling, awaited by the drain (Nest does not hand the handler's promise
+   * back to the adapter, so the gateways pass it here). Returns the task.
+   */
+  track<T>(task: Promise<T>): Promise<T> {
     this.pending.add(task);
     void task.finally(() => this.pending.delete(task)).catch(() => undefined);
+    return task;
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -38,14 +42,18 @@ export class SocketDrain implements OnModuleDestroy {
       const sockets = server.engine.clientsCount;
       server.httpServer?.close();
       server.engine.close();
-      await this.settled();
+      // Sockets learn of their closed transport a tick or a close handshake later: wait until every
+      // one has gone (its disconnect handler then queued), then for the handlers themselves.
+      const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+      while (server.of('/').sockets.size > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      await this.settled(deadline);
       if (sockets > 0) this.logger.log(`closed ${sockets} connection(s); their clients reconnect elsewhere`);
     }
     await this.lease.leave();
   }
 
-  private async settled(): Promise<void> {
-    const until = Date.now() + DRAIN_TIMEOUT_MS;
+  private async settled(until: number): Promise<void> {
     while (this.pending.size > 0 && Date.now() < until) {
       const timeout = new Promise((resolve) => setTimeout(resolve, until - Date.now()).unref());
       await Promise.race([Promise.allSettled([...this.pending]), timeout]);

@@ -1,4 +1,5 @@
 import { Type } from '@nestjs/common';
+import { openRedisSpace, REDIS_URL, RedisSpace } from './redis';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,6 +41,7 @@ export async function startApp(
   } = {},
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'signalgate-e2e-'));
+  const redis = await redisStateSpace();
   const config = validateEnvironment({
     NODE_ENV: 'test',
     SQLITE_PATH: join(dir, 'signalgate.db'),
@@ -50,6 +52,7 @@ export async function startApp(
     // budgets have their own tests.
     RATE_LIMIT_LOGIN_MAX: '1000',
     RATE_LIMIT_LOGIN_AGENT_MAX: '1000',
+    ...redis?.env,
     ...env,
   });
   let builder = Test.createTestingModule({ imports: [AppModule, ...(extra.imports ?? [])] })
@@ -78,9 +81,21 @@ export async function startApp(
     async close({ keepClients = false } = {}) {
       if (!keepClients) sockets.forEach((socket) => socket.disconnect());
       await app.close();
+      await redis?.dispose();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * With SIGNALGATE_TEST_STATE=redis (and REDIS_URL), every app a suite boots keeps its state in Redis
+ * under a prefix of its own, deleted when it closes: `npm run test:redis-state` runs the signaling
+ * suites that way, so both state modes answer the same protocol.
+ */
+async function redisStateSpace(): Promise<RedisSpace | null> {
+  if (process.env.SIGNALGATE_TEST_STATE !== 'redis') return null;
+  if (!REDIS_URL) throw new Error('SIGNALGATE_TEST_STATE=redis needs REDIS_URL');
+  return openRedisSpace();
 }
 
 /** Resolves with the next `event` on the socket, or rejects after `timeoutMs`. */
