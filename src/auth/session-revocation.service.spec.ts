@@ -8,6 +8,7 @@ import type { HttpIdentity } from './agent-auth.service';
 import { AgentDirectory } from './directory/agent-directory.service';
 import type { Role } from './directory/directory.types';
 import { InMemoryDirectoryStore } from './directory/in-memory-directory.store';
+import { LocalRevocationFeed } from './directory/revocation-feed';
 import { SESSION_REVOKED_MESSAGE, SessionRevocationService } from './session-revocation.service';
 import { SessionTerminator } from './session-terminator';
 
@@ -43,6 +44,7 @@ describe('SessionRevocationService', () => {
   let directory: AgentDirectory;
   let service: SessionRevocationService;
   let published: SecurityEvent[];
+  let feed: LocalRevocationFeed;
 
   beforeEach(async () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
@@ -51,7 +53,8 @@ describe('SessionRevocationService', () => {
     published = [];
     bus.subscribe((event) => published.push(event));
     const config = new AppConfig({ ...validateEnvironment({ NODE_ENV: 'test' }), agentsFile: EXAMPLE });
-    directory = new AgentDirectory(new InMemoryDirectoryStore(), config, bus);
+    feed = new LocalRevocationFeed();
+    directory = new AgentDirectory(new InMemoryDirectoryStore(), config, bus, feed);
     await directory.onModuleInit();
     published.length = 0;
     service = new SessionRevocationService(directory, bus);
@@ -131,6 +134,22 @@ describe('SessionRevocationService', () => {
     // Tokens are refused whatever happened to the sockets, and the others were still asked.
     expect(directory.revokedAt('agent_ann')).toBe(Math.floor(NOW_MS / 1000));
     expect(working.calls).toHaveLength(1);
+  });
+
+  it('ends the live sessions but fails loudly when other instances could not be told', async () => {
+    const terminator = new RecordingTerminator(2);
+    service.registerTerminator(terminator);
+    jest.spyOn(feed, 'publish').mockRejectedValue(new Error('redis down'));
+
+    await expect(
+      service.revoke(caller('admin', 'org_acme'), 'agent_ann', REQUEST, NOW_MS),
+    ).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
+    // In force here, stored for the others to load, and this instance's sessions ended.
+    expect(directory.revokedAt('agent_ann')).toBe(Math.floor(NOW_MS / 1000));
+    expect(terminator.calls).toEqual([['agent_ann', SESSION_REVOKED_MESSAGE]]);
+    expect(published).toEqual([
+      expect.objectContaining({ type: 'auth.session_revoked', outcome: 'success' }),
+    ]);
   });
 
   it('stops asking a terminator once it unregisters', async () => {

@@ -29,7 +29,9 @@ export const SESSION_REVOKED_MESSAGE = 'Your session was revoked by an administr
 /**
  * Admin revocation of an agent's sessions (DESIGN §3): from the stored time on, every token of the
  * agent issued at or before it is refused (login, handshake, guards, HTTP), and the sessions that
- * are live now are ended through the registered SessionTerminators.
+ * are live now are ended through the registered SessionTerminators. With several instances, the
+ * directory tells every instance of the revocation (RevocationFeed) and the terminators reach the
+ * sockets every instance holds.
  */
 @Injectable()
 export class SessionRevocationService {
@@ -86,8 +88,9 @@ export class SessionRevocationService {
     // Whole seconds, as tokens' `iat`: a token issued within this very second is refused too.
     const revokedAtSec = Math.floor(nowMs / 1000);
     const revokedAt = new Date(revokedAtSec * 1000).toISOString();
-    // Stored before any socket is told, so that a client reconnecting at once is already refused.
-    await this.directory.revoke(agentId, revokedAtSec);
+    // Stored, and told to every instance, before any socket is told, so that a client reconnecting
+    // at once (to any instance) is already refused.
+    const everywhere = await this.directory.revoke(agentId, revokedAtSec);
     this.bus.publish({
       type: 'auth.session_revoked',
       outcome: 'success',
@@ -102,6 +105,13 @@ export class SessionRevocationService {
     this.logger.log(
       `agent ${agentId}: sessions revoked by ${admin.userId}; ${disconnected} socket(s) disconnected`,
     );
+    // Stored and in force here, but other instances may still accept the agent's tokens until they
+    // reload the revocations: the admin must know, and may retry.
+    if (!everywhere)
+      throw new DomainError(
+        ErrorCode.InternalError,
+        'The revocation is stored, but not every instance could be told yet. Please retry.',
+      );
     return { revokedAt, disconnected };
   }
 

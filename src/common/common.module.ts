@@ -8,19 +8,29 @@ import { Clock } from './clock.service';
 import { SecurityEventBus } from './security/security-event-bus.service';
 import { SecurityLogSubscriber } from './security/security-log.subscriber';
 import { ClientIpResolver } from './client-ip-resolver.service';
+import { RedisConnections } from './redis/redis-connections.service';
+import { RedisModule } from './redis/redis.module';
+import { RedisScheduler } from './redis/redis-scheduler.service';
 import { Scheduler } from './scheduler.service';
 import { ShutdownState } from './shutdown-state.service';
 import { LoginFailureBudget } from './throttling/login-failure-budget.service';
+import { throttlerStorageFor } from './throttling/redis-throttler.storage';
 import { throttlers } from './throttling/throttlers';
 
 @Global()
 @Module({
   imports: [
     DiscoveryModule,
-    // Global: its storage holds every HTTP and socket counter (login attempts included).
+    // The throttler storage needs the connections (AppModule imports RedisModule too: one instance).
+    RedisModule,
+    // Global: its storage holds every HTTP and socket counter (login attempts included), in Redis
+    // when REDIS_URL is set (one budget across the instances), else in the library's own memory.
     ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({ throttlers: throttlers(config.rateLimit) }),
+      inject: [AppConfig, RedisConnections],
+      useFactory: (config: AppConfig, connections: RedisConnections) => ({
+        throttlers: throttlers(config.rateLimit),
+        storage: throttlerStorageFor(connections),
+      }),
     }),
   ],
   providers: [
@@ -28,7 +38,13 @@ import { throttlers } from './throttling/throttlers';
     SecurityLogSubscriber,
     AccessDeclarationChecker,
     ShutdownState,
-    Scheduler,
+    {
+      // Deadlines in Redis fire once cluster-wide, even when the instance that set them is gone.
+      provide: Scheduler,
+      inject: [RedisConnections],
+      useFactory: (connections: RedisConnections) =>
+        connections.enabled ? new RedisScheduler(connections) : new Scheduler(),
+    },
     ClientIpResolver,
     BootWarnings,
     LoginFailureBudget,

@@ -10,7 +10,7 @@ import type { SecuritySource } from '../common/security/security-event';
 import { AppConfig } from '../config/app-config';
 import { decideMetricsAccess } from './metrics-access-policy';
 import { KeyRing, presentedKey } from './metrics-api-key';
-import { MetricsFailureCooldown } from './metrics-failure-cooldown.service';
+import { MetricsCooldownStore } from './metrics-cooldown.store';
 
 /**
  * `@MetricsApiKey()` (PROTOCOL §4 "Metrics authentication"): an address cooling down after repeated
@@ -29,20 +29,20 @@ export class MetricsApiKeyGuard implements CanActivate {
   constructor(
     private readonly config: AppConfig,
     private readonly bus: SecurityEventBus,
-    private readonly cooldown: MetricsFailureCooldown,
+    private readonly cooldown: MetricsCooldownStore,
   ) {
     this.keys = new KeyRing(config.metrics.apiKeys);
     const trusted = proxyAddr.compile([...config.metrics.internalCidrs]);
     this.isInternal = (address) => trusted(address, 0);
   }
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request>();
     const source = httpSource(req);
     const target = routeTarget(req);
     const ip = source.ip ?? '';
 
-    const coolingMs = this.cooldown.remainingMs(ip);
+    const coolingMs = await this.cooldown.remaining(ip);
     if (coolingMs > 0) {
       context
         .switchToHttp()
@@ -83,7 +83,7 @@ export class MetricsApiKeyGuard implements CanActivate {
     // Only a wrong key counts towards the cool-down: it is what guessing looks like, while a
     // request without any key (a browser, an uptime probe behind the same NAT) must not lock the
     // real scraper out.
-    if (decision.reason === 'invalid_key' && this.cooldown.fail(ip)) {
+    if (decision.reason === 'invalid_key' && (await this.cooldown.recordFailure(ip))) {
       this.logger.warn(`metrics: ${ip} cooled down after repeated wrong keys`);
     }
     const code = decision.reason === 'missing_key' ? ErrorCode.AuthRequired : ErrorCode.Forbidden;

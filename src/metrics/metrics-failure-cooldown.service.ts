@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock.service';
 import { AppConfig } from '../config/app-config';
+import { MetricsCooldownStore } from './metrics-cooldown.store';
 
 interface Failures {
   count: number;
@@ -14,17 +15,28 @@ const MAX_TRACKED = 10_000;
 /**
  * Repeated failed /metrics attempts from one address earn it a cool-down (PROTOCOL §4 step 5):
  * more than METRICS_FAILURE_LIMIT wrong keys within RATE_LIMIT_WINDOW_MS, and every request from it is
- * answered 429 — the right key included — for METRICS_FAILURE_COOLDOWN_MS. Kept per process: each
- * instance is scraped, and guessed at, on its own.
+ * answered 429 — the right key included — for METRICS_FAILURE_COOLDOWN_MS. This is the in-memory
+ * ledger, one process's; with REDIS_URL set, RedisMetricsCooldownStore keeps the same rules for
+ * every instance at once (MetricsCooldownStore is the port both answer through).
  */
 @Injectable()
-export class MetricsFailureCooldown {
+export class MetricsFailureCooldown extends MetricsCooldownStore {
   private readonly byAddress = new Map<string, Failures>();
 
   constructor(
     private readonly config: AppConfig,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    super();
+  }
+
+  remaining(ip: string): Promise<number> {
+    return Promise.resolve(this.remainingMs(ip));
+  }
+
+  recordFailure(ip: string): Promise<boolean> {
+    return Promise.resolve(this.fail(ip));
+  }
 
   /** Milliseconds left of this address's cool-down, 0 when it may try. */
   remainingMs(ip: string): number {

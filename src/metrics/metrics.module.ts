@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { MetricsApiKeyGuard } from './metrics-api-key.guard';
 import { MetricsController } from './metrics.controller';
+import { MetricsCooldownStore } from './metrics-cooldown.store';
 import { MetricsFailureCooldown } from './metrics-failure-cooldown.service';
 import { MetricsInstruments } from './metrics-instruments.service';
 import { createMetricsRegistry } from './metrics-registry';
@@ -10,6 +11,10 @@ import { MetricsSummary } from './metrics-summary.service';
 import { SecurityMetricsSubscriber } from './security-metrics.subscriber';
 import { WsEventMetrics } from './ws-event-metrics.service';
 import { SocketEventObserver } from '../common/socket/socket-event-observer';
+import { Clock } from '../common/clock.service';
+import { RedisConnections } from '../common/redis/redis-connections.service';
+import { AppConfig } from '../config/app-config';
+import { metricsCooldownStoreFor } from './redis-metrics-cooldown.store';
 
 /**
  * The prom-client registry, the instruments fed from the security-event bus, the socket adapter
@@ -26,6 +31,12 @@ import { SocketEventObserver } from '../common/socket/socket-event-observer';
     { provide: SocketEventObserver, useExisting: WsEventMetrics },
     MetricsApiKeyGuard,
     MetricsFailureCooldown,
+    // The failure cool-down shared through Redis when REDIS_URL is set, else the in-memory one.
+    {
+      provide: MetricsCooldownStore,
+      inject: [RedisConnections, AppConfig, Clock, MetricsFailureCooldown],
+      useFactory: metricsCooldownStoreFor,
+    },
     MetricsSummary,
   ],
   exports: [Registry, MetricsInstruments, SocketEventObserver],

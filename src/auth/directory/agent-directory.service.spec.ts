@@ -9,6 +9,7 @@ import { AgentDirectory } from './agent-directory.service';
 import { AgentsFileError, loadAgentsFile } from './agents-file';
 import type { DirectorySnapshot, DirectoryUser } from './directory.types';
 import { InMemoryDirectoryStore } from './in-memory-directory.store';
+import { RevocationFeed, RevocationListener } from './revocation-feed';
 
 const EXAMPLE = join(__dirname, '../../../config/agents.example.json');
 
@@ -33,16 +34,44 @@ function user(overrides: Partial<DirectoryUser> & Pick<DirectoryUser, 'userId'>)
   };
 }
 
+/** A feed that records what is published and lets a test play the other instances. */
+class RecordingFeed extends RevocationFeed {
+  readonly published: [string, number][] = [];
+  failing = false;
+  private listener: RevocationListener | null = null;
+
+  publish(agentId: string, atSec: number): Promise<void> {
+    if (this.failing) return Promise.reject(new Error('redis down'));
+    this.published.push([agentId, atSec]);
+    return Promise.resolve();
+  }
+
+  listen(listener: RevocationListener): Promise<void> {
+    this.listener = listener;
+    return Promise.resolve();
+  }
+
+  hear(agentId: string, atSec: number): void {
+    this.listener?.revoked(agentId, atSec);
+  }
+
+  resync(): Promise<void> {
+    return this.listener?.resync() ?? Promise.resolve();
+  }
+}
+
 describe('AgentDirectory', () => {
   const example: DirectorySnapshot = loadAgentsFile(EXAMPLE);
   const ann = example.users.find((u) => u.agentId === 'agent_ann')!;
   let store: InMemoryDirectoryStore;
   let bus: SecurityEventBus;
+  let feed: RecordingFeed;
   let published: SecurityEvent[];
 
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     store = new InMemoryDirectoryStore();
+    feed = new RecordingFeed();
     bus = new SecurityEventBus();
     published = [];
     bus.subscribe((event) => published.push(event));
@@ -51,7 +80,7 @@ describe('AgentDirectory', () => {
   afterEach(() => jest.restoreAllMocks());
 
   async function init(agentsFile: string | null = EXAMPLE): Promise<AgentDirectory> {
-    const directory = new AgentDirectory(store, configWith(agentsFile), bus);
+    const directory = new AgentDirectory(store, configWith(agentsFile), bus, feed);
     await directory.onModuleInit();
     return directory;
   }
@@ -172,6 +201,39 @@ describe('AgentDirectory', () => {
       await store.saveRevocation('agent_bob', 1_700_000_000);
       const directory = await init();
       expect(directory.revokedAt('agent_bob')).toBe(1_700_000_000);
+    });
+
+    it('tells the feed of every revocation, after storing it', async () => {
+      const directory = await init();
+      const saved = jest.spyOn(store, 'saveRevocation');
+      expect(await directory.revoke('agent_ann', 2_000)).toBe(true);
+      expect(saved).toHaveBeenCalledWith('agent_ann', 2_000);
+      expect(feed.published).toEqual([['agent_ann', 2_000]]);
+    });
+
+    it('applies a revocation heard from another instance at once, never lowering a time', async () => {
+      const directory = await init();
+      feed.hear('agent_bob', 4_000);
+      expect(directory.revokedAt('agent_bob')).toBe(4_000);
+      feed.hear('agent_bob', 3_000);
+      expect(directory.revokedAt('agent_bob')).toBe(4_000);
+    });
+
+    it('reloads the revocations when the feed may have missed some', async () => {
+      const directory = await init();
+      await store.saveRevocation('agent_bob', 6_000);
+      expect(directory.revokedAt('agent_bob')).toBeUndefined();
+      await feed.resync();
+      expect(directory.revokedAt('agent_bob')).toBe(6_000);
+    });
+
+    it('keeps a revocation in force here when the others could not be told, and says so', async () => {
+      const directory = await init();
+      jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      feed.failing = true;
+      expect(await directory.revoke('agent_ann', 2_000)).toBe(false);
+      expect(directory.revokedAt('agent_ann')).toBe(2_000);
+      expect((await store.loadRevocations()).get('agent_ann')).toBe(2_000);
     });
 
     it('does not lose a revocation made while a refresh is loading', async () => {

@@ -1,5 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
 import { validateEnvironment } from '../../config/app-config';
+import { InMemoryRedeemedTickets } from './redeemed-tickets';
 import { TicketService } from './ticket.service';
 
 describe('TicketService', () => {
@@ -8,7 +9,7 @@ describe('TicketService', () => {
   let tickets: TicketService;
 
   beforeEach(() => {
-    tickets = new TicketService(new JwtService({}), config);
+    tickets = new TicketService(new JwtService({}), config, new InMemoryRedeemedTickets());
   });
 
   it('issues a ticket that redeems once, carrying the exchanged token’s expiry and issue time', async () => {
@@ -42,6 +43,7 @@ describe('TicketService', () => {
     const other = new TicketService(
       new JwtService({}),
       validateEnvironment({ TICKET_SECRET: 'o'.repeat(40) }),
+      new InMemoryRedeemedTickets(),
     );
     const { ticket } = await other.issue(claims);
     expect(await tickets.redeem(ticket)).toEqual({
@@ -55,5 +57,13 @@ describe('TicketService', () => {
     const token = await new JwtService({}).signAsync({ sub: 'u' }, { secret: 's'.repeat(40) });
     expect(tickets.looksLikeTicket(token)).toBe(false);
     expect(tickets.looksLikeTicket('not-a-jwt')).toBe(false);
+  });
+
+  it('forgets a redeemed id once its ticket is past its time and the clock tolerance', async () => {
+    const redeemed = new InMemoryRedeemedTickets();
+    const nowMs = 1_700_000_000_000;
+    expect(await redeemed.claim('a', nowMs + 60_000, nowMs)).toBe(true);
+    expect(await redeemed.claim('a', nowMs + 60_000, nowMs + 60_000)).toBe(false);
+    expect(await redeemed.claim('a', nowMs + 60_000, nowMs + 60_001)).toBe(true);
   });
 });

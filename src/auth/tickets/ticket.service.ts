@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { TokenVerification, VerifiedClaims } from '../token/token-verifier.types';
+import { RedeemedTickets } from './redeemed-tickets';
 
 export const TICKET_ISSUER = 'signalgate:ws-ticket';
 const TICKET_AUDIENCE = 'signalgate:ws';
@@ -20,15 +21,15 @@ interface TicketPayload {
 /**
  * Short-lived, single-use tickets (DESIGN §3): a dashboard exchanges its Supabase token over HTTPS
  * and puts only the 60-second ticket in the Socket.IO URL. Signed with the server's own secret;
- * redeemed ids are remembered until the ticket would have expired anyway.
+ * redeemed ids are remembered (RedeemedTickets: across every instance when they share Redis)
+ * until the ticket would have expired anyway.
  */
 @Injectable()
 export class TicketService {
-  private readonly redeemed = new Map<string, number>();
-
   constructor(
     private readonly jwt: JwtService,
     private readonly config: AppConfig,
+    private readonly redeemed: RedeemedTickets,
   ) {}
 
   async issue(claims: VerifiedClaims): Promise<{ ticket: string; expiresIn: number; jti: string }> {
@@ -77,10 +78,9 @@ export class TicketService {
         reason: expired ? 'ticket_expired' : 'invalid_ticket',
       };
     }
-    this.forgetExpired(nowMs);
-    if (this.redeemed.has(payload.jti))
+    const forgetAtMs = (payload.exp + this.config.auth.clockToleranceS) * 1000;
+    if (!(await this.redeemed.claim(payload.jti, forgetAtMs, nowMs)))
       return { ok: false, code: ErrorCode.AuthInvalidToken, reason: 'ticket_reused' };
-    this.redeemed.set(payload.jti, payload.exp);
     if (payload.sexp * 1000 <= nowMs - this.config.auth.clockToleranceS * 1000) {
       return { ok: false, code: ErrorCode.AuthExpired, reason: 'expired' };
     }
@@ -89,13 +89,5 @@ export class TicketService {
       source: 'ticket',
       claims: { sub: payload.sub, exp: payload.sexp, iat: payload.siat, raw: { sub: payload.sub } },
     };
-  }
-
-  private forgetExpired(nowMs: number): void {
-    const nowS = nowMs / 1000;
-    for (const [jti, exp] of this.redeemed) {
-      if (exp < nowS - this.config.auth.clockToleranceS) this.redeemed.delete(jti);
-      else break; // insertion order ≈ expiry order: nothing later has expired yet
-    }
   }
 }

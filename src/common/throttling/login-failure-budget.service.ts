@@ -37,7 +37,8 @@ const THROTTLER = 'login-failures';
  * nobody can lock an agent out by failing logins in its name either; past a budget, failures are
  * answered RATE_LIMITED, so a guesser learns nothing more about why its tokens fail. A refused
  * handshake token counts against the IP budget too: its connect_error tells valid from invalid.
- * Counted in @nestjs/throttler's storage, beside every other budget.
+ * Counted in @nestjs/throttler's storage, beside every other budget: with REDIS_URL set that is
+ * RedisThrottlerStorage, so the budgets are spent by the failures at every instance together.
  */
 @Injectable()
 export class LoginFailureBudget {
