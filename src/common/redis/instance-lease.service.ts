@@ -13,8 +13,10 @@ export type DeadInstanceHandler = (instanceId: string) => Promise<void>;
 /**
  * This instance's lease in the deployment (Redis only): a heartbeat key that expires after
  * INSTANCE_HEARTBEAT_TTL_MS unless renewed (every third of it), and an entry in the set of known
- * instances. Every instance looks for expired heartbeats twice per TTL; the one whose script
- * removes a dead instance from the set — exactly one — runs the takeover handlers for it. A graceful
+ * instances with its last beat. Every instance looks for dead ones twice per TTL; the one whose
+ * script removes a dead instance from the set — exactly one — runs the takeover handlers for it. An
+ * instance that has just (re)connected to Redis judges nobody for one TTL, so that an outage, which
+ * stops every heartbeat at once, kills no live instance. A graceful
  * stop (`leave`) removes the lease itself, after the instance's own sockets were closed, so nobody
  * takes over what it already handed back.
  */
@@ -24,6 +26,8 @@ export class InstanceLease implements OnApplicationBootstrap {
   private readonly handlers: DeadInstanceHandler[] = [];
   private timers: NodeJS.Timeout[] = [];
   private checking = false;
+  /** No takeover before this time: after this instance (re)connects, the others get a TTL to beat. */
+  private checkNotBefore = 0;
 
   constructor(
     private readonly connections: RedisConnections,
@@ -39,6 +43,13 @@ export class InstanceLease implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     if (!this.connections.enabled) return;
     const ttl = this.config.instanceHeartbeatTtlMs;
+    // Back from an outage (or a failover), every heartbeat may have expired meanwhile: beat at once,
+    // and give the other instances one TTL to do the same before judging anyone dead.
+    this.connections.command.on('ready', () => {
+      this.checkNotBefore = Date.now() + ttl;
+      void this.beat().catch(() => undefined);
+    });
+    this.checkNotBefore = Date.now() + ttl;
     await this.beat().catch(() => undefined);
     this.timers = [
       setInterval(() => void this.beat().catch(() => undefined), Math.floor(ttl / 3)),
@@ -75,13 +86,13 @@ export class InstanceLease implements OnApplicationBootstrap {
   }
 
   private async check(): Promise<void> {
-    if (this.checking) return;
+    if (this.checking || Date.now() < this.checkNotBefore) return;
     this.checking = true;
     try {
       const dead = (await CLAIM_DEAD.run(
         this.connections.command,
         [this.connections.key('instances')],
-        [this.connections.key('instance', ''), this.instance.id],
+        [this.connections.key('instance', ''), this.instance.id, this.config.instanceHeartbeatTtlMs],
       )) as string[];
       for (const id of dead) {
         this.logger.warn(`instance ${id} stopped renewing its heartbeat: taking over its sockets`);

@@ -22,6 +22,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   private readonly clients = new Map<string, Redis>();
   private readonly down = new Set<string>();
   private commandClient: Redis | null = null;
+  private closing = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -61,11 +62,15 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt) => Math.min(100 * attempt, 2_000),
     });
-    client.on('error', (error: Error) => {
-      if (this.down.has(name)) return;
+    const lost = (why: string): void => {
+      if (this.closing || this.down.has(name)) return;
       this.down.add(name);
-      this.logger.error(`redis (${name}) unavailable: ${error.message}`);
-    });
+      this.logger.error(`redis (${name}) unavailable: ${why}`);
+    };
+    // A server that goes away cleanly closes the connection without an error; a refused
+    // reconnection errors. Either is the start of an outage, logged once.
+    client.on('error', (error: Error) => lost(error.message));
+    client.on('close', () => lost('connection closed'));
     client.on('ready', () => {
       if (this.down.delete(name)) this.logger.log(`redis (${name}) answers again`);
     });
@@ -105,6 +110,7 @@ export class RedisConnections implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     await Promise.all(
       [...this.clients.values()].map((client) => client.quit().catch(() => client.disconnect())),
     );
