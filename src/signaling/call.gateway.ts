@@ -21,7 +21,10 @@ import { DomainError } from '../common/errors/domain-error';
 import { ErrorCode } from '../common/errors/error-code';
 import type { AgentIdentity, SocketData } from '../common/socket/socket-data';
 import { SocketEdge } from '../common/socket/socket-edge.decorator';
-import { CallService } from './calls/call.service';
+import { CallReconnects } from './calls/call-reconnects.service';
+import { CallRequests } from './calls/call-requests.service';
+import { LiveCalls } from './calls/live-calls.service';
+import { VisitorSessions } from './calls/visitor-sessions.service';
 import { CallHeartbeatDto } from './dto/call-heartbeat.dto';
 import { CallIdDto } from './dto/call-id.dto';
 import { CallReconnectDto } from './dto/call-reconnect.dto';
@@ -52,7 +55,10 @@ import { VisitorService, type WidgetEvent } from './visitors/visitor.service';
 @SocketEdge()
 export class CallGateway implements OnGatewayDisconnect {
   constructor(
-    private readonly calls: CallService,
+    private readonly sessions: VisitorSessions,
+    private readonly requests: CallRequests,
+    private readonly liveCalls: LiveCalls,
+    private readonly reconnects: CallReconnects,
     private readonly relay: RelayService,
     private readonly visitors: VisitorService,
     private readonly sockets: InstanceSockets,
@@ -67,7 +73,7 @@ export class CallGateway implements OnGatewayDisconnect {
   private async visitorGone(socket: Socket): Promise<void> {
     const visitor = visitorSpeakerOf(socket);
     if (!visitor) return;
-    await this.calls.visitorLeft(visitor);
+    await this.reconnects.visitorLeft(visitor);
     // Even though the socket is gone: an event handled after it left may have joined the room.
     await visitorBinding(socket, this.sockets).unbind();
   }
@@ -78,7 +84,7 @@ export class CallGateway implements OnGatewayDisconnect {
     @ConnectedSocket() socket: Socket,
     @MessageBody() body: VisitorJoinDto,
   ): Promise<SuccessAck & { visitorId?: string }> {
-    const outcome = await this.calls.join(
+    const outcome = await this.sessions.join(
       visitorSpeakerOf(socket),
       body,
       socket.id,
@@ -94,7 +100,7 @@ export class CallGateway implements OnGatewayDisconnect {
   @VisitorAccess()
   @SubscribeMessage(ClientEvent.VisitorDisconnect)
   async leave(@ConnectedSocket() socket: Socket, @MessageBody() _body: NoPayloadDto): Promise<SuccessAck> {
-    await this.calls.visitorLeft(requireVisitor(socket));
+    await this.reconnects.visitorLeft(requireVisitor(socket));
     await visitorBinding(socket, this.sockets).unbind();
     return { success: true };
   }
@@ -105,14 +111,14 @@ export class CallGateway implements OnGatewayDisconnect {
     @ConnectedSocket() socket: Socket,
     @MessageBody() body: CallRequestDto,
   ): Promise<SuccessAck & { requestId: string }> {
-    const { requestId } = await this.calls.request(requireVisitor(socket), body.agentId);
+    const { requestId } = await this.requests.request(requireVisitor(socket), body.agentId);
     return { success: true, requestId };
   }
 
   @VisitorAccess()
   @SubscribeMessage(ClientEvent.CallCancel)
   async cancel(@ConnectedSocket() socket: Socket, @MessageBody() body: RequestIdDto): Promise<SuccessAck> {
-    await this.calls.cancel(requireVisitor(socket), body.requestId);
+    await this.requests.cancel(requireVisitor(socket), body.requestId);
     return { success: true };
   }
 
@@ -124,7 +130,7 @@ export class CallGateway implements OnGatewayDisconnect {
     @AuthenticatedAgent() agent: AgentIdentity,
     @MessageBody() body: RequestIdDto,
   ): Promise<SuccessAck & { callId: string }> {
-    const { callId } = await this.calls.accept(agentSpeakerOf(agent, socket.id), body.requestId);
+    const { callId } = await this.liveCalls.accept(agentSpeakerOf(agent, socket.id), body.requestId);
     return { success: true, callId };
   }
 
@@ -135,14 +141,14 @@ export class CallGateway implements OnGatewayDisconnect {
     @AuthenticatedAgent() agent: AgentIdentity,
     @MessageBody() body: CallRejectDto,
   ): Promise<SuccessAck> {
-    await this.calls.reject(agentSpeakerOf(agent, socket.id), body.requestId, body.reason);
+    await this.requests.reject(agentSpeakerOf(agent, socket.id), body.requestId, body.reason);
     return { success: true };
   }
 
   @CallParty()
   @SubscribeMessage(ClientEvent.CallEnd)
   async end(@CurrentSpeaker() speaker: Speaker, @MessageBody() body: CallIdDto): Promise<SuccessAck> {
-    await this.calls.end(speaker, body.callId);
+    await this.liveCalls.end(speaker, body.callId);
     return { success: true };
   }
 
@@ -152,7 +158,7 @@ export class CallGateway implements OnGatewayDisconnect {
     @CurrentSpeaker() speaker: Speaker,
     @MessageBody() body: CallHeartbeatDto,
   ): Promise<SuccessAck> {
-    await this.calls.heartbeat(speaker, body.callId, body.reconnectToken);
+    await this.liveCalls.heartbeat(speaker, body.callId, body.reconnectToken);
     return { success: true };
   }
 
@@ -163,7 +169,7 @@ export class CallGateway implements OnGatewayDisconnect {
     @CurrentSpeaker() speaker: Speaker,
     @MessageBody() body: CallReconnectDto,
   ): Promise<SuccessAck & { callId: string }> {
-    const { callId } = await this.calls.reconnect(
+    const { callId } = await this.reconnects.reconnect(
       speaker,
       socket.id,
       body.reconnectToken,

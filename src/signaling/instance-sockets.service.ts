@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InstanceIdentity } from '../common/instance-identity';
 import { InstanceLease } from '../common/redis/instance-lease.service';
 import { RedisConnections } from '../common/redis/redis-connections.service';
-import { CallService } from './calls/call.service';
+import { CallReconnects } from './calls/call-reconnects.service';
 import { PresenceService } from './presence/presence.service';
 
 /** Whom a socket speaks for. */
@@ -27,7 +27,7 @@ export class InstanceSockets implements OnModuleInit {
     private readonly instance: InstanceIdentity,
     private readonly lease: InstanceLease,
     private readonly presence: PresenceService,
-    private readonly calls: CallService,
+    private readonly reconnects: CallReconnects,
   ) {}
 
   onModuleInit(): void {
@@ -60,10 +60,10 @@ export class InstanceSockets implements OnModuleInit {
       if ('agentId' in holder) {
         agents += 1;
         await this.presence.socketClosed(holder.agentId, socketId);
-        await this.calls.agentSocketLeft(holder.agentId, socketId);
+        await this.reconnects.agentSocketLeft(holder.agentId, socketId);
       } else {
         visitors += 1;
-        await this.calls.visitorLeft({ kind: 'visitor', ...holder, socketId });
+        await this.reconnects.visitorLeft({ kind: 'visitor', ...holder, socketId });
       }
       await this.connections.command.hdel(key, socketId);
     }

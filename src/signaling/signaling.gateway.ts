@@ -26,7 +26,7 @@ import { AppConfig } from '../config/app-config';
 import { AgentAwayDto } from './dto/agent-away.dto';
 import { AgentLoginDto } from './dto/agent-login.dto';
 import { AgentStatusDto } from './dto/agent-status.dto';
-import { CallService } from './calls/call.service';
+import { CallReconnects } from './calls/call-reconnects.service';
 import { HeartbeatDto } from './dto/heartbeat.dto';
 import { NoPayloadDto } from './dto/no-payload.dto';
 import { PresenceService } from './presence/presence.service';
@@ -50,7 +50,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     private readonly handshake: HandshakeAuthenticator,
     private readonly presence: PresenceService,
     private readonly routing: RoutingService,
-    private readonly calls: CallService,
+    private readonly reconnects: CallReconnects,
     private readonly notifier: SocketIoNotifier,
     private readonly scheduler: Scheduler,
     private readonly bus: SecurityEventBus,
@@ -111,7 +111,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
       await this.joinPresence(socket, identity, user);
       // Back with a call held for it (a token refresh, a reload): the call resumes, and the state
       // sent below already says so.
-      await this.calls.agentLoggedIn(agentSpeakerOf(identity, socket.id));
+      await this.reconnects.agentLoggedIn(agentSpeakerOf(identity, socket.id));
     }
     const agentState = await this.presence.state(identity.agentId, socket.id);
     if (!agentState)
@@ -192,7 +192,7 @@ export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
     await this.scheduler.cancel(expiryKey(socket.id));
     // Still in the agent's room meanwhile: a socket that logs out is told what stops ringing it.
     await this.presence.socketClosed(identity.agentId, socket.id);
-    await this.calls.agentSocketLeft(identity.agentId, socket.id);
+    await this.reconnects.agentSocketLeft(identity.agentId, socket.id);
     await this.sockets.released(socket.id);
     // Even when the socket is gone: an event handled after it left may have joined them again.
     await socket.leave(agentRoom(identity.agentId));

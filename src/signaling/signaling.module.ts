@@ -4,7 +4,10 @@ import { AuthModule } from '../auth/auth.module';
 import { CallLogModule } from '../call-log/call-log.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { CallGateway } from './call.gateway';
-import { CallService } from './calls/call.service';
+import { CallReconnects } from './calls/call-reconnects.service';
+import { CallRequests } from './calls/call-requests.service';
+import { LiveCalls } from './calls/live-calls.service';
+import { VisitorSessions } from './calls/visitor-sessions.service';
 import { CallStore } from './calls/call.store';
 import { InMemoryCallStore } from './calls/in-memory-call.store';
 import { RedisCallStore } from './calls/redis-call.store';
@@ -56,7 +59,10 @@ function stateStore<T>(
     PresenceService,
     RoutingService,
     VisitorService,
-    CallService,
+    CallRequests,
+    LiveCalls,
+    CallReconnects,
+    VisitorSessions,
     RelayService,
     SignalingMetrics,
     InstanceSockets,
