@@ -81,7 +81,12 @@ export class SignalgateIoAdapter extends IoAdapter {
 
   /** The disconnect handlers run after every event that arrived before it, never beside one. */
   override bindClientDisconnect(client: object, callback: () => void): void {
-    super.bindClientDisconnect(client, () => void this.enqueue(this.laneOf(client), callback));
+    super.bindClientDisconnect(client, () => {
+      // Tracked from the moment it is queued: until it runs, the gateways have nothing to hand the
+      // drain, and a graceful stop must not mistake an empty list for "all handled".
+      const queued = this.enqueue(this.laneOf(client), callback);
+      this.drain?.track(queued);
+    });
   }
 
   private inLane(socket: QueuedSocket, event: string, callback: MessageCallback): MessageCallback {

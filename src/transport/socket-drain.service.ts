@@ -27,12 +27,18 @@ export class SocketDrain implements OnModuleDestroy {
   }
 
   /**
-   * A gateway's disconnect handling, awaited by the drain (Nest does not hand the handler's promise
-   * back to the adapter, so the gateways pass it here). Returns the task.
+   * Disconnect handling, awaited by the drain: the adapter's queued task, and the gateway's handler
+   * it starts (Nest does not hand the handler's promise back to the adapter, so the gateways pass it
+   * here). Returns the task.
    */
   track<T>(task: Promise<T>): Promise<T> {
     this.pending.add(task);
-    void task.finally(() => this.pending.delete(task)).catch(() => undefined);
+    task
+      .catch((error: Error) =>
+        // Nest drops a disconnect handler's rejection silently: this is where it is seen.
+        this.logger.error(`a disconnect handler failed: ${error?.message}`, error?.stack),
+      )
+      .finally(() => this.pending.delete(task));
     return task;
   }
 
