@@ -27,6 +27,7 @@ import { fixtures } from './helpers/directory-fixtures';
 import { Exposition } from './helpers/exposition';
 import { TEST_HS256_SECRET } from './helpers/keys';
 import { spawnServer } from './helpers/process';
+import { agentOnline, joinVisitor, startCall, startSignalingApp } from './helpers/signaling';
 
 /**
  * `GET /admin/calls` (PROTOCOL §4) against the real app, real tokens and the real database (SQLite
@@ -656,4 +657,28 @@ describe('call log: nothing lost through a graceful shutdown', () => {
     expect(existsSync(spillPath)).toBe(false);
     expect(existsSync(`${spillPath}.replaying`)).toBe(false);
   }, 120_000);
+
+  it('a call still live when the server stops: its row ends with the process on in-memory state, and stays open on Redis', async () => {
+    const db = join(dir, 'live-call.db');
+    const testApp = await startSignalingApp({
+      SQLITE_PATH: db,
+      CALL_LOG_SPILL_PATH: join(dir, 'live.ndjson'),
+    });
+    const agent = await agentOnline(testApp, 'a1');
+    const visitor = await joinVisitor(testApp);
+    const { callId } = await startCall(agent, visitor);
+    // The stop itself cuts the connections: the call is held for its parties, then the process goes.
+    await testApp.close({ keepClients: true });
+    const sqlite = new SqliteDatabase(db, { readonly: true });
+    const row = sqlite.prepare('select ended_at, end_reason from call_log where call_id = ?').get(callId);
+    sqlite.close();
+    agent.socket.disconnect();
+    visitor.socket.disconnect();
+    // On Redis the call lives on for whichever instance its parties reconnect to.
+    expect(row).toEqual(
+      process.env.SIGNALGATE_TEST_STATE === 'redis'
+        ? { ended_at: null, end_reason: null }
+        : { ended_at: expect.any(Number), end_reason: 'error' },
+    );
+  });
 });

@@ -63,6 +63,7 @@ describeOnRedis('RedisCallStore', () => {
       const { store, close } = await instance(space);
       return {
         store,
+        shared: true,
         dispose: async () => {
           await close();
           await space.dispose();

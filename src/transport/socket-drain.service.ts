@@ -12,18 +12,25 @@ const DRAIN_TIMEOUT_MS = 10_000;
  * by reconnecting by itself, whereas a server-side `disconnect()` would tell it to stay away — and
  * waits for its disconnect handlers: presence enters its grace and calls are held, exactly as for
  * any lost connection, so a party that reconnects elsewhere resumes its call with its reconnect
- * token. Then the instance returns its lease (nobody needs to take over what it handed back).
+ * token. Then the steps registered with {@link afterDrain} run (what the instance alone held), and
+ * the instance returns its lease (nobody needs to take over what it handed back).
  */
 @Injectable()
 export class SocketDrain implements OnModuleDestroy {
   private readonly logger = new Logger(SocketDrain.name);
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly drained: (() => Promise<void>)[] = [];
   private server: Server | null = null;
 
   constructor(private readonly lease: InstanceLease) {}
 
   attach(server: Server): void {
     this.server = server;
+  }
+
+  /** `step` runs once every disconnect handler has, while the stores and the audit still work. */
+  afterDrain(step: () => Promise<void>): void {
+    this.drained.push(step);
   }
 
   /**
@@ -56,6 +63,10 @@ export class SocketDrain implements OnModuleDestroy {
       await this.settled(deadline);
       if (sockets > 0) this.logger.log(`closed ${sockets} connection(s); their clients reconnect elsewhere`);
     }
+    for (const step of this.drained)
+      await step().catch((error: Error) =>
+        this.logger.error(`a step after the drain failed: ${error?.message}`, error?.stack),
+      );
     await this.lease.leave();
   }
 

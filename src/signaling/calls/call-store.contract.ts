@@ -46,6 +46,8 @@ const NEXT: Record<CallRole, string> = { agent: 'agent-hash-next', visitor: 'vis
 export interface CallStoreFixture {
   store: CallStore;
   dispose(): Promise<void>;
+  /** True for a store other processes share (Redis): its calls outlive this process. */
+  shared: boolean;
 }
 
 /**
@@ -56,9 +58,19 @@ export interface CallStoreFixture {
 export function callStoreContract(make: () => Promise<CallStoreFixture>): void {
   let store: CallStore;
   let dispose: () => Promise<void>;
+  let shared: boolean;
 
   beforeEach(async () => {
-    ({ store, dispose } = await make());
+    ({ store, dispose, shared } = await make());
+  });
+
+  it('endingWithProcess: every call of a store in this process, none of a shared one', async () => {
+    const first = call();
+    const second = call();
+    await store.createCall(first);
+    await store.createCall(second);
+    const ending = (await store.endingWithProcess()).map((record) => record.callId).sort();
+    expect(ending).toEqual(shared ? [] : [first.callId, second.callId].sort());
   });
 
   afterEach(async () => {

@@ -92,4 +92,10 @@ export abstract class CallStore {
 
   /** For the metrics gauges (read at scrape time). */
   abstract counts(): Promise<{ requests: number; calls: number }>;
+
+  /**
+   * The calls that live in this process's memory and end with it: every call of the in-memory
+   * store, none of a shared store (on Redis another instance carries them on).
+   */
+  abstract endingWithProcess(): Promise<CallRecord[]>;
 }

@@ -3,6 +3,6 @@ import { InMemoryCallStore } from './in-memory-call.store';
 
 describe('InMemoryCallStore', () => {
   callStoreContract(() =>
-    Promise.resolve({ store: new InMemoryCallStore(), dispose: () => Promise.resolve() }),
+    Promise.resolve({ store: new InMemoryCallStore(), dispose: () => Promise.resolve(), shared: false }),
   );
 });

@@ -138,6 +138,10 @@ export class InMemoryCallStore extends CallStore {
     return Promise.resolve({ requests: this.requests.size, calls: this.calls.size });
   }
 
+  endingWithProcess(): Promise<CallRecord[]> {
+    return Promise.resolve([...this.calls.values()].map(cloneCall));
+  }
+
   private requestsWhere(predicate: (request: CallRequestRecord) => boolean): Promise<CallRequestRecord[]> {
     const matches = [...this.requests.values()].filter(predicate).map(cloneRequest);
     return Promise.resolve(matches.sort((a, b) => a.requestedAt - b.requestedAt));

@@ -7,6 +7,7 @@ import { Clock } from '../../common/clock.service';
 import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import { Scheduler } from '../../common/scheduler.service';
+import { SocketDrain } from '../../transport/socket-drain.service';
 import { ClientNotifier } from '../client-notifier';
 import { PresenceService } from '../presence/presence.service';
 import type { PresenceChange } from '../presence/presence.types';
@@ -50,11 +51,29 @@ export class LiveCalls implements OnModuleInit {
     private readonly clock: Clock,
     private readonly metrics: SignalingMetrics,
     private readonly callLog: CallLog,
+    drain: SocketDrain,
   ) {
     // Deadlines are data (they may fire on another instance): the handler of its kind, by name.
     scheduler.define<CallDeadline>(MAX_DURATION, async ({ callId }) => {
       await this.finish(callId, 'max_duration', 'The call reached its maximum duration.');
     });
+    drain.afterDrain(() => this.endWithProcess());
+  }
+
+  /**
+   * A graceful stop on in-memory state: the calls held for their parties' return cannot outlive the
+   * process, so their rows in the call log end now (`error`) instead of staying open for ever. On
+   * Redis there are none: another instance carries the calls on.
+   */
+  private async endWithProcess(): Promise<void> {
+    const calls = await this.calls.endingWithProcess();
+    const now = this.clock.now();
+    for (const call of calls) {
+      this.callLog.ended({ ...logEntry(call), endedAt: now, endReason: 'error' });
+      this.metrics.callEnded('error');
+    }
+    if (calls.length > 0)
+      this.logger.warn(`${calls.length} call(s) ended with this process: their state was in its memory`);
   }
 
   onModuleInit(): void {

@@ -123,6 +123,10 @@ export class RedisCallStore extends CallStore {
     return { requests, calls };
   }
 
+  endingWithProcess(): Promise<CallRecord[]> {
+    return Promise.resolve([]);
+  }
+
   private requests(operation: string, ...args: string[]): Promise<unknown> {
     return REQUESTS.run(
       this.connections.command,
