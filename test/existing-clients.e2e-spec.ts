@@ -518,15 +518,20 @@ describe('the existing widget and dashboard work unchanged (e2e)', () => {
       return { status: response.status, body: response.body as { items: Record<string, unknown>[] } };
     }
 
-    /** The rows are written off the call's path, in batches: wait for one to show its end. */
-    async function endedRow(callLogId: string): Promise<Record<string, unknown>> {
+    /** The rows are written off the call's path, in batches: wait for one that `matches`. */
+    async function rowOf(
+      callLogId: string,
+      matches: (row: Record<string, unknown>) => boolean,
+    ): Promise<Record<string, unknown>> {
       for (let attempt = 0; attempt < 50; attempt += 1) {
         const row = (await calls(ONE_ADMIN)).body.items.find((item) => item.callLogId === callLogId);
-        if (row?.endedAt) return row;
+        if (row && matches(row)) return row;
         await settle(100);
       }
-      throw new Error(`no ended row ${callLogId} in the call log`);
+      throw new Error(`no such row ${callLogId} in the call log`);
     }
+    const endedRow = (callLogId: string): Promise<Record<string, unknown>> =>
+      rowOf(callLogId, (row) => row.endedAt !== null);
 
     it('has the row of call:started.call.callLogId after a call; another organisation’s admin does not see it', async () => {
       const a1 = await agentOnline(app, 'a1');
@@ -535,6 +540,13 @@ describe('the existing widget and dashboard work unchanged (e2e)', () => {
       await expectIncoming(a1, requestId);
       const { callId } = await ack<{ callId: string }>(a1.socket, 'call:accept', { requestId });
       const started = await a1.inbox.next<{ call: { callLogId: string; startedAt: number } }>('call:started');
+      // Written when the call starts, not only when it ends: a live call is in the log already.
+      expect(await rowOf(started.call.callLogId, () => true)).toMatchObject({
+        callId,
+        startedAt: started.call.startedAt,
+        endedAt: null,
+        endReason: null,
+      });
       expect(await ack(visitor.socket, 'call:end', { callId })).toEqual({ success: true });
 
       const row = await endedRow(started.call.callLogId);
