@@ -34,12 +34,12 @@ import { RoutingService } from './routing/routing.service';
 import { agentRoom, ClientEvent, orgRoom, ServerEvent, StatusAck } from './protocol';
 import { SocketIoNotifier } from './socket-io.notifier';
 
+import { SocketDrain } from '../transport/socket-drain.service';
+import { InstanceSockets } from './instance-sockets.service';
 /**
  * The Socket.IO edge of agent presence. Order on every event (DESIGN §2): the throttler of
  * @SocketEdge, then the handler's access guard, then the payload pipe, then the service.
  */
-import { SocketDrain } from '../transport/socket-drain.service';
-import { InstanceSockets } from './instance-sockets.service';
 @WebSocketGateway()
 @SocketEdge()
 export class SignalingGateway implements OnGatewayInit, OnGatewayDisconnect {
