@@ -25,9 +25,12 @@ export class Scheduler implements OnApplicationShutdown {
   protected readonly logger = new Logger(Scheduler.name);
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly handlers = new Map<string, DeadlineHandler<never>>();
+  private shutDown = false;
 
   schedule(key: string, delayMs: number, task: () => void | Promise<void>): void {
     this.clearLocal(key);
+    // A task that re-arms itself (a sweep) and was running when the app stopped ends here.
+    if (this.shutDown) return;
     const dueAt = Date.now() + Math.max(0, delayMs);
     const arm = (): void => {
       const remaining = dueAt - Date.now();
@@ -35,7 +38,7 @@ export class Scheduler implements OnApplicationShutdown {
         () => {
           if (remaining > MAX_TIMER_MS) return arm();
           this.timers.delete(key);
-          void this.run(key, task);
+          if (!this.shutDown) void this.run(key, task);
         },
         Math.min(Math.max(0, remaining), MAX_TIMER_MS),
       );
@@ -70,6 +73,7 @@ export class Scheduler implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void | Promise<void> {
+    this.shutDown = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
