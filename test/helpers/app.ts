@@ -42,6 +42,23 @@ export async function startApp(
 ): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'signalgate-e2e-'));
   const redis = await redisStateSpace();
+  try {
+    return await bootApp(env, port, extra, dir, redis);
+  } catch (error) {
+    // Boot-refusal tests end here: the space they never used must not hold Jest open.
+    await redis?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function bootApp(
+  env: Record<string, string>,
+  port: number,
+  extra: Parameters<typeof startApp>[2] = {},
+  dir: string,
+  redis: RedisSpace | null,
+): Promise<TestApp> {
   const config = validateEnvironment({
     NODE_ENV: 'test',
     SQLITE_PATH: join(dir, 'signalgate.db'),
