@@ -384,6 +384,15 @@ function report(results: Measured[], cost: InstrumentationCost): void {
       `signalgate / bare echo, paced: ${subjectRatio.toFixed(2)}× (DESIGN §9: ≤ ${BUDGET_RATIO}×, ` +
         `${subjectRatio <= BUDGET_RATIO ? 'within' : 'OVER'} budget; a bare Nest gateway: ${fmt(ratio(results[1]), 2)}×)`,
     );
+  const onRedis = results.find((m) => m.target.name === 'signalgate on Redis state');
+  if (onRedis) {
+    const [redisUs, memoryUs] = [cpuUs(onRedis.phases[paced]), cpuUs(subject.phases[paced])];
+    if (redisUs !== null && memoryUs !== null)
+      out(
+        `signalgate on Redis state / in memory, paced: ${(redisUs / memoryUs).toFixed(2)}× server CPU per event ` +
+          `(target ≤ 1.5×; p50 ${fmt(onRedis.phases[paced].latencyP50Ms, 2)} ms vs ${fmt(subject.phases[paced].latencyP50Ms, 2)} ms)`,
+      );
+  }
   out(
     `why ${EVENT}: @AgentAuth(), validated, answers an ack (heartbeat answers none); idle again broadcasts nothing.`,
   );
@@ -497,6 +506,21 @@ async function main(): Promise<void> {
         expectOutput: 'bench: socket event metrics left out',
       },
     ];
+    // With REDIS_URL: the same server on Redis state (stores, deadlines, counters, fan-out), under a
+    // prefix of its own, so the row beside the in-memory one gives Redis mode's cost per event.
+    const redisPrefix = `signalgate-bench:${randomBytes(4).toString('hex')}:`;
+    if (process.env.REDIS_URL)
+      targets.push({
+        name: 'signalgate on Redis state',
+        args: [join(ROOT, 'dist', 'main.js')],
+        env: {
+          ...signalgateEnv('signalgate-redis'),
+          REDIS_URL: process.env.REDIS_URL,
+          REDIS_PREFIX: redisPrefix,
+        },
+        logins,
+      });
+    else process.stdout.write('ws event cost: REDIS_URL not set; the Redis state row is left out\n');
     const results: Measured[] = [];
     for (const target of targets) {
       process.stdout.write(`ws event cost: measuring ${target.name}…\n`);
