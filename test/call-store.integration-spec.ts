@@ -111,8 +111,7 @@ describeOnRedis('RedisCallStore', () => {
       // A call through a disconnection, a reconnect, a login, heartbeats.
       await one.putRequest(request('c1'));
       await one.ring('req_c1', 'agent_c');
-      await two.claim('req_c1', 'agent_c');
-      await one.createCall(call('c1'));
+      await two.claim('req_c1', 'agent_c', call('c1'));
       await two.createCall(call('c2'));
       await one.setDisconnected('call_c1', 'visitor', 1_733_570_010_000);
       await two.spendToken({
@@ -133,11 +132,12 @@ describeOnRedis('RedisCallStore', () => {
       expect(await one.counts()).toEqual({ requests: 4, calls: 2 });
 
       await one.withdraw('req_w2', 'visitor_w2');
-      await two.claim('req_r1', 'agent_a');
+      await two.claim('req_r1', 'agent_a', call('r1'));
       await one.withdraw('req_r2', 'visitor_r2');
       await two.withdraw('req_r3', 'visitor_w1');
       await one.endCall('call_c1');
       await two.endCall('call_c2');
+      await one.endCall('call_r1');
       expect(await one.counts()).toEqual({ requests: 0, calls: 0 });
       expect(await space.keys()).toEqual([]);
     });
@@ -177,9 +177,11 @@ describeOnRedis('RedisCallStore', () => {
       it('claim: exactly one of ten wins', async () => {
         await one.putRequest(request('q'));
         await two.ring('req_q', 'agent_a');
-        expect(await race((store) => store.claim('req_q', 'agent_a'))).toHaveLength(1);
+        expect(
+          await race((store, i) => store.claim('req_q', 'agent_a', call(`q${i}`, { agentId: 'agent_a' }))),
+        ).toHaveLength(1);
         expect(await one.getRequest('req_q')).toBeNull();
-        expect(await two.counts()).toEqual({ requests: 0, calls: 0 });
+        expect(await two.counts()).toEqual({ requests: 0, calls: 1 });
       });
 
       it('endCall: exactly one of ten ends it', async () => {

@@ -8,7 +8,8 @@ import type Redis from 'ioredis';
  * (a restarted or failed-over Redis). Each run is one atomic step on the server.
  */
 export class RedisScript {
-  private readonly source: string;
+  /** The script's text, for a transaction that must EVAL it (a MULTI cannot fall back on NOSCRIPT). */
+  readonly source: string;
 
   constructor(
     dir: string,

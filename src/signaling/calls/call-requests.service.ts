@@ -16,7 +16,7 @@ import type { VisitorRecord } from '../visitors/visitor.types';
 import { organizationOf, RNA, type RingDeadline, rnaKey } from './call-deadlines';
 import { requestView, visitorView } from './call-views';
 import { CallStore } from './call.store';
-import type { CallRequestRecord } from './call.types';
+import type { CallRecord, CallRequestRecord } from './call.types';
 
 /**
  * Visitors' call requests until one is answered (PROTOCOL §3): request → ring (RNA timer) →
@@ -118,11 +118,11 @@ export class CallRequests {
   }
 
   /**
-   * The agent takes the request: it stops ringing for good, or null when another agent (or the
-   * visitor) got there first.
+   * The call's agent takes the request and the call is stored, in one step: the request stops
+   * ringing for good, or null (and no call) when another agent or the visitor got there first.
    */
-  async claim(requestId: string, agentId: string): Promise<CallRequestRecord | null> {
-    const claimed = await this.calls.claim(requestId, agentId);
+  async claim(requestId: string, call: CallRecord): Promise<CallRequestRecord | null> {
+    const claimed = await this.calls.claim(requestId, call.agentId, call);
     if (claimed) await this.scheduler.cancel(rnaKey(requestId));
     return claimed;
   }

@@ -103,6 +103,14 @@ function ops.create(raw)
   return save(call, raw)
 end
 
+-- createClaiming(callJson, requestId, agentId): create(callJson) if the request rings the agent (the
+-- requests script's claim follows in the same MULTI, under the same condition); the call or nil.
+function ops.createClaiming(raw, requestId, agentId)
+  local request = redis.call('GET', key('request', requestId))
+  if not request or cjson.decode(request).agentId ~= agentId then return nil end
+  return ops.create(raw)
+end
+
 -- ofAgent({ agentId })
 function ops.ofAgent(json)
   local raw = first(key('agent-calls', cjson.decode(json).agentId))

@@ -180,32 +180,46 @@ export function callStoreContract(make: () => Promise<CallStoreFixture>): void {
   });
 
   describe('claim', () => {
-    it('succeeds once for the ringing agent and removes the request', async () => {
+    /** The call an accept of `rung` by `agentId` would create. */
+    const callFor = (rung: CallRequestRecord, agentId: string): CallRecord =>
+      call({ requestId: rung.requestId, visitorId: rung.visitorId, agentId });
+
+    it('succeeds once for the ringing agent, removes the request and stores the call in the same step', async () => {
       const rung = await ringing('agent_a');
-      expect(await store.claim(rung.requestId, 'agent_a')).toEqual(rung);
-      expect(await store.claim(rung.requestId, 'agent_a')).toBeNull();
+      const accepted = callFor(rung, 'agent_a');
+      expect(await store.claim(rung.requestId, 'agent_a', accepted)).toEqual(rung);
+      expect(await store.getCall(accepted.callId)).toEqual(accepted);
+      expect(await store.callOfAgent('agent_a')).toEqual(accepted);
+      expect(await store.claim(rung.requestId, 'agent_a', callFor(rung, 'agent_a'))).toBeNull();
       expect(await store.getRequest(rung.requestId)).toBeNull();
       expect(await store.requestOfVisitor(rung.visitorId)).toBeNull();
+      expect(await store.counts()).toEqual({ requests: 0, calls: 1 });
     });
 
-    it('refuses an agent the request does not ring, and a waiting request', async () => {
+    it('refuses an agent the request does not ring, and a waiting request, storing no call', async () => {
       const rung = await ringing('agent_a');
-      expect(await store.claim(rung.requestId, 'agent_b')).toBeNull();
+      const intruder = callFor(rung, 'agent_b');
+      expect(await store.claim(rung.requestId, 'agent_b', intruder)).toBeNull();
       expect(await store.getRequest(rung.requestId)).toEqual(rung);
+      expect(await store.getCall(intruder.callId)).toBeNull();
 
       const waiting = request();
       await store.putRequest(waiting);
-      expect(await store.claim(waiting.requestId, 'agent_a')).toBeNull();
+      expect(await store.claim(waiting.requestId, 'agent_a', callFor(waiting, 'agent_a'))).toBeNull();
       expect(await store.getRequest(waiting.requestId)).toEqual(waiting);
+      expect(await store.counts()).toEqual({ requests: 2, calls: 0 });
     });
 
-    it('two racing claims (two tabs): exactly one wins', async () => {
+    it('two racing claims (two tabs): exactly one wins, and only its call exists', async () => {
       const rung = await ringing('agent_a');
-      const results = await Promise.all([
-        store.claim(rung.requestId, 'agent_a'),
-        store.claim(rung.requestId, 'agent_a'),
-      ]);
+      const attempts = [callFor(rung, 'agent_a'), callFor(rung, 'agent_a')];
+      const results = await Promise.all(
+        attempts.map((attempt) => store.claim(rung.requestId, 'agent_a', attempt)),
+      );
       expect(results.filter((result) => result !== null)).toHaveLength(1);
+      const winner = attempts[results.findIndex((result) => result !== null)];
+      expect(await store.callOfAgent('agent_a')).toEqual(winner);
+      expect(await store.counts()).toEqual({ requests: 0, calls: 1 });
     });
   });
 

@@ -4,8 +4,9 @@ import type { CallRecord, CallRequestRecord, CallRole, RingRelease } from './cal
  * Port for call requests and calls (DESIGN §4). Each operation is one conditional step — a request
  * claimed by the agent it rings, a ring moved on only from the agent it rings, a call ended once, a
  * reconnect token spent once — so that a shared (Redis) implementation can run each as one script.
- * Flows that span several steps (accept: presence, claim, create) re-check their preconditions at
- * each step and undo what they did when a later one fails.
+ * Accepting claims the request and creates its call in one step. What spans stores (accept also
+ * enters the agent into the call, in the presence store) re-checks its preconditions at each step
+ * and undoes what it did when a later one fails.
  */
 export abstract class CallStore {
   /** Stores a new request; the visitor's previous pending request, if any, is removed and returned. */
@@ -19,8 +20,12 @@ export abstract class CallStore {
   /** Stops ringing `agentId` (only if it rings it), remembering why. */
   abstract release(requestId: string, agentId: string, why: RingRelease): Promise<CallRequestRecord | null>;
 
-  /** Removes and returns the request if it rings `agentId`: exactly one accept wins. */
-  abstract claim(requestId: string, agentId: string): Promise<CallRequestRecord | null>;
+  /**
+   * Removes and returns the request if it rings `agentId`, and stores `call` in the same step:
+   * exactly one accept wins, and a request never ends claimed without its call (nor a call exists
+   * whose request still rings). Null, and nothing stored, when the request does not ring the agent.
+   */
+  abstract claim(requestId: string, agentId: string, call: CallRecord): Promise<CallRequestRecord | null>;
 
   /** Removes and returns the request if it belongs to `visitorId`. */
   abstract withdraw(requestId: string, visitorId: string): Promise<CallRequestRecord | null>;

@@ -37,10 +37,11 @@ export class InMemoryCallStore extends CallStore {
     return requestOrNull(request);
   }
 
-  claim(requestId: string, agentId: string): Promise<CallRequestRecord | null> {
+  claim(requestId: string, agentId: string, call: CallRecord): Promise<CallRequestRecord | null> {
     const request = this.requests.get(requestId);
     if (!request || request.agentId !== agentId) return requestOrNull(undefined);
     this.requests.delete(requestId);
+    this.calls.set(call.callId, cloneCall(call));
     return requestOrNull(request);
   }
 

@@ -89,15 +89,9 @@ export class LiveCalls implements OnModuleInit {
     if (!visitor) throw new DomainError(ErrorCode.CallNotFound);
     // Only an idle agent enters a call: a tab that lost the race (the agent is in_call now) or an
     // agent marked away meanwhile is told the request is gone. The claim below settles races
-    // between agents; entering is undone when it fails.
+    // between agents, and creates the call in the same step; entering is undone when it fails.
     if (!(await this.presence.enterCall(agent.agentId, visitor.visitorId)))
       throw new DomainError(ErrorCode.CallNotFound);
-    const claimed = await this.requests.claim(requestId, agent.agentId);
-    if (!claimed) {
-      await this.presence.abandonCall(agent.agentId);
-      throw new DomainError(ErrorCode.CallNotFound);
-    }
-
     const agentToken = newReconnectToken();
     const visitorToken = newReconnectToken();
     const now = this.clock.now();
@@ -109,14 +103,18 @@ export class LiveCalls implements OnModuleInit {
       agentId: agent.agentId,
       agentSocketId: agent.socketId,
       orgId: visitor.orgId,
-      pageUrl: claimed.pageUrl,
-      requestedAt: claimed.requestedAt,
+      // A request's page and time never change: the claim answers the request as it was read.
+      pageUrl: request.pageUrl,
+      requestedAt: request.requestedAt,
       startedAt: now,
       tokenHashes: { agent: agentToken.hash, visitor: visitorToken.hash },
       disconnectedAt: { agent: null, visitor: null },
       lastHeartbeatAt: now,
     };
-    await this.calls.createCall(call);
+    if (!(await this.requests.claim(requestId, call))) {
+      await this.presence.abandonCall(agent.agentId);
+      throw new DomainError(ErrorCode.CallNotFound);
+    }
     this.callLog.started(logEntry(call));
     this.notifier.toVisitor(visitor.visitorId, 'call:accepted', {
       callId: call.callId,

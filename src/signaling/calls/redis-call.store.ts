@@ -52,8 +52,22 @@ export class RedisCallStore extends CallStore {
     return toRequest(await this.requests('release', requestId, agentId, why));
   }
 
-  async claim(requestId: string, agentId: string): Promise<CallRequestRecord | null> {
-    return toRequest(await this.requests('claim', requestId, agentId));
+  /**
+   * One MULTI of two scripts: the calls script stores the call only if the request rings the agent,
+   * then the requests script claims it under the same condition. Nothing runs between the two, so
+   * both happen or neither does. (EVAL, not EVALSHA: a script missing after a Redis restart would
+   * fail one half of the transaction alone.)
+   */
+  async claim(requestId: string, agentId: string, call: CallRecord): Promise<CallRequestRecord | null> {
+    const prefix = this.connections.key();
+    const replies = await this.connections.command
+      .multi()
+      .eval(CALLS.source, 0, prefix, STATE_TTL_MS, 'createClaiming', JSON.stringify(call), requestId, agentId)
+      .eval(REQUESTS.source, 0, prefix, STATE_TTL_MS, 'claim', requestId, agentId)
+      .exec();
+    if (!replies) throw new Error('the accept transaction was discarded');
+    for (const [error] of replies) if (error) throw error;
+    return toRequest(replies[1][1]);
   }
 
   async withdraw(requestId: string, visitorId: string): Promise<CallRequestRecord | null> {
