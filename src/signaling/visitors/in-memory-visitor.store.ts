@@ -52,6 +52,13 @@ export class InMemoryVisitorStore extends VisitorStore {
     return resolved(visitor);
   }
 
+  hold(visitorId: string, socketId: string): Promise<VisitorRecord | null> {
+    const visitor = this.visitors.get(visitorId);
+    if (!visitor || visitor.socketId !== socketId) return resolved(undefined);
+    visitor.socketId = null;
+    return resolved(visitor);
+  }
+
   assign(input: AssignInput): Promise<AssignResult | null> {
     const visitor = this.visitors.get(input.visitorId);
     if (!visitor || visitor.agentId !== input.expectedAgentId) return Promise.resolve(null);

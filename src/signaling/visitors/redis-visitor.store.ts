@@ -58,6 +58,10 @@ export class RedisVisitorStore extends VisitorStore {
     return orNull(await this.run('setSocket', visitorId, socketId));
   }
 
+  async hold(visitorId: string, socketId: string): Promise<VisitorRecord | null> {
+    return orNull(await this.run('hold', visitorId, socketId));
+  }
+
   async assign(input: AssignInput): Promise<AssignResult | null> {
     const reply = await this.run(
       'assign',

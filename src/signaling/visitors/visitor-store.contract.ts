@@ -156,6 +156,21 @@ export function visitorStoreContract(make: () => Promise<VisitorStoreUnderTest>)
     });
   });
 
+  describe('hold', () => {
+    it('detaches the session only from the socket that holds it: a late disconnect leaves a reconnected session alone', async () => {
+      const visitor = await registered({ socketId: 'socket_a' });
+      expect(await store.hold(visitor.visitorId, 'socket_other')).toBeNull();
+      expect(await store.get(visitor.visitorId)).toMatchObject({ socketId: 'socket_a' });
+      // The reconnect won the race: socket_a's disconnect, handled now, changes nothing.
+      await store.setSocket(visitor.visitorId, 'socket_b');
+      expect(await store.hold(visitor.visitorId, 'socket_a')).toBeNull();
+      expect(await store.get(visitor.visitorId)).toMatchObject({ socketId: 'socket_b' });
+      expect(await store.hold(visitor.visitorId, 'socket_b')).toMatchObject({ socketId: null });
+      expect(await store.get(visitor.visitorId)).toMatchObject({ socketId: null });
+      expect(await store.hold('visitor_nobody', 'socket_b')).toBeNull();
+    });
+  });
+
   describe('assign', () => {
     it('assigns a waiting visitor and records the new count and lastAssignedAt', async () => {
       const visitor = await registered();

@@ -88,10 +88,7 @@ export class VisitorService {
 
   /** Holds the session without a socket while its call waits for a reconnect. */
   async hold(visitorId: string, socketId: string): Promise<boolean> {
-    const visitor = await this.visitors.get(visitorId);
-    if (!visitor || visitor.socketId !== socketId) return false;
-    await this.visitors.setSocket(visitorId, null);
-    return true;
+    return (await this.visitors.hold(visitorId, socketId)) !== null;
   }
 
   /** Moves the session to the socket that reconnected. */

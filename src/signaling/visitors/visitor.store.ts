@@ -23,6 +23,13 @@ export abstract class VisitorStore {
   /** Moves the session to `socketId` (a reconnect), or holds it without a socket (null). */
   abstract setSocket(visitorId: string, socketId: string | null): Promise<VisitorRecord | null>;
 
+  /**
+   * Holds the session without a socket only if `socketId` still holds it (its disconnect, handled
+   * late, must not detach a session that already moved to the socket that reconnected); null
+   * otherwise.
+   */
+  abstract hold(visitorId: string, socketId: string): Promise<VisitorRecord | null>;
+
   /** Compare-and-set of the visitor's agent under the new agent's capacity; null when either check fails. */
   abstract assign(input: AssignInput): Promise<AssignResult | null>;
 

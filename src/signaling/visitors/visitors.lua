@@ -123,6 +123,14 @@ function ops.setSocket(visitorId, socketId)
   return save(v)
 end
 
+-- hold(visitorId, socketId): no socket, only if socketId still holds the session.
+function ops.hold(visitorId, socketId)
+  local v = load(visitorId)
+  if not v or v.socketId ~= socketId then return false end
+  v.socketId = null
+  return save(v)
+end
+
 -- capacity null: no limit. Returns { visitor, previousAgentId } as JSON, or nil.
 function ops.assign(visitorId, agentId, expectedAgentId, capacity, now)
   local v = load(visitorId)
