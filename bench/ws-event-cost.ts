@@ -19,13 +19,12 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { MessageMappingProperties } from '@nestjs/websockets';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SignJWT } from 'jose';
 import { Registry } from 'prom-client';
 import { SignalgateIoAdapter } from '../src/transport/signalgate-io.adapter';
 import type { AppConfig } from '../src/config/app-config';
@@ -33,9 +32,22 @@ import { MetricsInstruments } from '../src/metrics/metrics-instruments.service';
 import { METRIC_PREFIX } from '../src/metrics/metrics-registry';
 import { WsEventMetrics } from '../src/metrics/ws-event-metrics.service';
 import type { LoadOptions, Phase, PhaseResult } from './fixtures/load';
-
-const ROOT = join(__dirname, '..');
-const AGENTS_FILE = join(ROOT, 'config', 'agents.example.json');
+import {
+  baseEnv,
+  buildIfNeeded,
+  deleteRedisKeys,
+  exampleAgents,
+  fmt,
+  mint,
+  ROOT,
+  type Running,
+  type ServerSpec,
+  signalgateEnv,
+  startServer,
+  STATE_BENCH_ENV,
+  table,
+  TS_NODE,
+} from './fixtures/server-process';
 
 /** Load shape: every server gets exactly this. */
 const SOCKETS = 50;
@@ -65,11 +77,7 @@ const PAYLOAD = { status: 'idle' };
 const IN_PROCESS = { events: 500_000, timeLimitMs: 5_000 };
 const ROUNDS = 3;
 
-interface Target {
-  name: string;
-  /** Node arguments after the executable. */
-  args: string[];
-  env: Record<string, string>;
+interface Target extends ServerSpec {
   logins: LoadOptions['logins'];
   /** Printed by the server once started, proving the variant is the one intended. */
   expectOutput?: string;
@@ -78,96 +86,6 @@ interface Target {
 interface Measured {
   target: Target;
   phases: PhaseResult[];
-}
-
-const TS_NODE = ['-r', 'ts-node/register/transpile-only'];
-
-function baseEnv(): Record<string, string> {
-  // Nothing of this process's environment reaches the servers but PATH (no DATABASE_URL: SQLite).
-  return {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'production',
-    NO_COLOR: '1',
-    TS_NODE_PROJECT: 'tsconfig.json',
-  };
-}
-
-/** Active agents of active organisations in the example directory. */
-function exampleAgents(): { userId: string; agentId: string }[] {
-  const directory = JSON.parse(readFileSync(AGENTS_FILE, 'utf8')) as {
-    organizations: { id: string; status: string }[];
-    users: { userId: string; agentId?: string; orgId?: string; role: string; active?: boolean }[];
-  };
-  const activeOrgs = new Set(directory.organizations.filter((o) => o.status === 'active').map((o) => o.id));
-  return directory.users
-    .filter((u) => u.role === 'agent' && u.agentId && u.active !== false && activeOrgs.has(u.orgId ?? ''))
-    .map((u) => ({ userId: u.userId, agentId: u.agentId! }));
-}
-
-/** An access token as Supabase issues them (HS256, audience `authenticated`, 1 h). */
-async function mint(secret: string, userId: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sub: userId, aud: 'authenticated', role: 'authenticated', iat: now, exp: now + 3600 })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .sign(new TextEncoder().encode(secret));
-}
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-function exited(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-/** Starts a server and resolves once it prints the port it listens on (bounded). */
-function startServer(target: Target): Promise<Running> {
-  const child = spawn(process.execPath, target.args, {
-    cwd: ROOT,
-    env: target.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const stop = async (): Promise<void> => {
-    child.kill('SIGTERM');
-    if (!(await exited(child, 10_000))) {
-      child.kill('SIGKILL');
-      await exited(child, 5_000);
-    }
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`${target.name} did not start within ${STEP_TIMEOUT_MS} ms:\n${output}`));
-    }, STEP_TIMEOUT_MS);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const port = /listening (?:on http:\/\/127\.0\.0\.1:)?(\d+)/.exec(output)?.[1];
-      if (!port) return;
-      child.stdout!.off('data', onData);
-      child.stderr!.off('data', onData);
-      child.stdout!.on('data', (more: Buffer) => (output += more.toString()));
-      child.stderr!.on('data', (more: Buffer) => (output += more.toString()));
-      clearTimeout(timer);
-      resolve({ child, url: `http://127.0.0.1:${port}`, output: () => output, stop });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${target.name} exited with ${code} before listening:\n${output}`));
-    });
-  });
 }
 
 /** Runs the load process against a started server; resolves with its phases (bounded). */
@@ -218,7 +136,7 @@ function runLoad(server: Running, target: Target): Promise<PhaseResult[]> {
 }
 
 async function measureTarget(target: Target): Promise<Measured> {
-  const server = await startServer(target);
+  const server = await startServer(target, STEP_TIMEOUT_MS);
   try {
     const phases = await runLoad(server, target);
     if (server.child.exitCode !== null) throw new Error(`${target.name} died:\n${server.output()}`);
@@ -315,16 +233,6 @@ async function instrumentationCost(): Promise<InstrumentationCost> {
   if (counted !== calls || timed !== calls)
     throw new Error(`the wrapped callback ran ${calls} times but ${counted} were counted and ${timed} timed`);
   return { without, with: withIt, calls, counted, timed };
-}
-
-const fmt = (value: number | null, digits = 1): string =>
-  value === null || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
-
-function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), ...rows.map(line)];
 }
 
 function report(results: Measured[], cost: InstrumentationCost): void {
@@ -448,31 +356,16 @@ function report(results: Measured[], cost: InstrumentationCost): void {
 
 async function main(): Promise<void> {
   // The real server, built: dist/ is rebuilt only when missing or older than src/ (as `npm start`).
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-needed.js')], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  buildIfNeeded();
 
   const dir = mkdtempSync(join(tmpdir(), 'signalgate-bench-ws-'));
+  const redisPrefix = `signalgate-bench:${randomBytes(4).toString('hex')}:`;
   try {
     const secret = randomBytes(32).toString('hex');
     const agents = exampleAgents();
     const logins = await Promise.all(
       agents.map(async ({ userId, agentId }) => ({ agentId, token: await mint(secret, userId) })),
     );
-    const signalgateEnv = (name: string): Record<string, string> => ({
-      ...baseEnv(),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SQLITE_PATH: join(dir, `${name}.db`),
-      AUDIT_SPILL_PATH: join(dir, `${name}-audit-spill.ndjson`),
-      AGENTS_FILE,
-      AUTH_JWT_SECRET: secret,
-      TICKET_SECRET: randomBytes(32).toString('hex'),
-      CORS_ORIGINS: 'http://127.0.0.1',
-      METRICS_API_KEYS: randomBytes(16).toString('hex'),
-      RATE_LIMIT_ENABLED: 'false',
-    });
     const targets: Target[] = [
       {
         name: 'bare Socket.IO echo',
@@ -489,7 +382,7 @@ async function main(): Promise<void> {
       {
         name: `signalgate (${agents.length} agents)`,
         args: [join(ROOT, 'dist', 'main.js')],
-        env: signalgateEnv('signalgate'),
+        env: signalgateEnv({ dir, name: 'signalgate', secret }),
         logins,
       },
       {
@@ -501,20 +394,24 @@ async function main(): Promise<void> {
           join(ROOT, 'dist', 'main.js'),
         ],
         // ts-node compiles the preload only; dist/ is loaded as built, as in the row above.
-        env: { ...signalgateEnv('without-ws-metrics'), TS_NODE_IGNORE: '(?:^|/)node_modules/,(?:^|/)dist/' },
+        env: {
+          ...signalgateEnv({ dir, name: 'without-ws-metrics', secret }),
+          TS_NODE_IGNORE: '(?:^|/)node_modules/,(?:^|/)dist/',
+        },
         logins,
         expectOutput: 'bench: socket event metrics left out',
       },
     ];
     // With REDIS_URL: the same server on Redis state (stores, deadlines, counters, fan-out), under a
-    // prefix of its own, so the row beside the in-memory one gives Redis mode's cost per event.
-    const redisPrefix = `signalgate-bench:${randomBytes(4).toString('hex')}:`;
+    // prefix of its own (deleted afterwards), so the row beside the in-memory one gives Redis mode's
+    // cost per event. In development: production refuses Redis with SQLite (STATE_BENCH_ENV).
     if (process.env.REDIS_URL)
       targets.push({
         name: 'signalgate on Redis state',
         args: [join(ROOT, 'dist', 'main.js')],
         env: {
-          ...signalgateEnv('signalgate-redis'),
+          ...signalgateEnv({ dir, name: 'signalgate-redis', secret }),
+          ...STATE_BENCH_ENV,
           REDIS_URL: process.env.REDIS_URL,
           REDIS_PREFIX: redisPrefix,
         },
@@ -530,6 +427,7 @@ async function main(): Promise<void> {
     report(results, await instrumentationCost());
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    if (process.env.REDIS_URL) await deleteRedisKeys(process.env.REDIS_URL, redisPrefix);
   }
 }
 
