@@ -1,9 +1,9 @@
 import {
+  expectRelay,
   ack,
   agentOnline,
   agents,
   bareClient,
-  Client,
   expectIncoming,
   forbiddenEvents,
   Incoming,
@@ -40,19 +40,6 @@ const profileOf = (key: 'a1' | 'a2', displayName: string): Record<string, unknow
   expect.objectContaining({ id: agents[key].agentId, displayName }) as Record<string, unknown>;
 const A1 = (): Record<string, unknown> => profileOf('a1', 'A1 (sales tier 1)');
 const A2 = (): Record<string, unknown> => profileOf('a2', 'A2 (sales tier 1)');
-
-/** A signal goes from one party to the other and arrives as `{targetId: <sender>, signal}`. */
-async function expectRelay(
-  from: Client,
-  fromId: string,
-  to: Client,
-  toId: string,
-  sdp: string,
-): Promise<void> {
-  const signal = { type: 'offer', sdp };
-  expect(await ack(from.socket, 'webrtc:signal', { targetId: toId, signal })).toEqual({ success: true });
-  expect(await to.inbox.next('webrtc:signal')).toEqual({ targetId: fromId, signal });
-}
 
 describe('call lifecycle (e2e)', () => {
   let app: SignalingApp;

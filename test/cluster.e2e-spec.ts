@@ -27,6 +27,7 @@ import { DATABASE_URL } from './helpers/databases';
 import { mintHs256 } from './helpers/keys';
 import { describeOnRedis, REDIS_URL } from './helpers/redis';
 import {
+  expectRelay,
   AgentClient,
   agents,
   BUILT_IN_WIDGET_SETTINGS,
@@ -154,19 +155,6 @@ async function startCall(agent: AgentClient, visitor: VisitorClient): Promise<Ca
     agentToken: agentSide.reconnectToken,
     visitorToken: visitorSide.reconnectToken,
   };
-}
-
-/** A signal goes from one party to the other and arrives as `{targetId: <sender>, signal}`. */
-async function expectRelay(
-  from: Client,
-  fromId: string,
-  to: Client,
-  toId: string,
-  sdp: string,
-): Promise<void> {
-  const signal = { type: 'offer', sdp };
-  expect(await send(from.socket, 'webrtc:signal', { targetId: toId, signal })).toEqual({ success: true });
-  expect(await to.inbox.next('webrtc:signal', WAIT)).toEqual({ targetId: fromId, signal });
 }
 
 /** A fresh socket's agent:login on `endpoint`; resolves with what the server answered first. */
@@ -677,7 +665,7 @@ describeOnCluster(SUITE, () => {
         const agent = await agentAt(cluster.at(0), agents.a1);
         const visitor = await visitorAt(cluster.at(1));
         const call = await startCall(agent, visitor);
-        await expectRelay(agent, agents.a1.agentId, visitor, visitor.visitorId, 'v=0 before the crash');
+        await expectRelay(agent, agents.a1.agentId, visitor, visitor.visitorId, 'v=0 before the crash', WAIT);
 
         const killedAt = Date.now();
         await cluster.kill(0);
@@ -786,7 +774,7 @@ describeOnCluster(SUITE, () => {
           const agent = await agentAt(cluster.at(0), c1);
           const visitor = await visitorAt(cluster.at(1), CLUSTER_VISITOR);
           const call = await startCall(agent, visitor);
-          await expectRelay(agent, c1.agentId, visitor, visitor.visitorId, 'v=0 on A and B');
+          await expectRelay(agent, c1.agentId, visitor, visitor.visitorId, 'v=0 on A and B', WAIT);
 
           // ── Stop A. The agent's connection closes at the transport (a client would reconnect), and
           // the load balancer sends the reconnect to B.
@@ -818,8 +806,8 @@ describeOnCluster(SUITE, () => {
             peerId: visitor.visitorId,
           });
           await stoppingA;
-          await expectRelay(agentOnB, c1.agentId, visitor, visitor.visitorId, 'v=0 both on B');
-          await expectRelay(visitor, visitor.visitorId, agentOnB, c1.agentId, 'v=0 answer on B');
+          await expectRelay(agentOnB, c1.agentId, visitor, visitor.visitorId, 'v=0 both on B', WAIT);
+          await expectRelay(visitor, visitor.visitorId, agentOnB, c1.agentId, 'v=0 answer on B', WAIT);
 
           // ── A comes back; stop B, where both parties are now. Both reconnect to A.
           await cluster.restart(0);
@@ -864,8 +852,22 @@ describeOnCluster(SUITE, () => {
           ).toEqual({ success: true });
 
           // Still the same call: signals relay, and it ends cleanly for both.
-          await expectRelay(agentOnA, c1.agentId, visitorOnA, visitor.visitorId, 'v=0 both on the new A');
-          await expectRelay(visitorOnA, visitor.visitorId, agentOnA, c1.agentId, 'v=0 answer on the new A');
+          await expectRelay(
+            agentOnA,
+            c1.agentId,
+            visitorOnA,
+            visitor.visitorId,
+            'v=0 both on the new A',
+            WAIT,
+          );
+          await expectRelay(
+            visitorOnA,
+            visitor.visitorId,
+            agentOnA,
+            c1.agentId,
+            'v=0 answer on the new A',
+            WAIT,
+          );
           expect(await send(visitorOnA.socket, 'call:end', { callId: call.callId })).toEqual({
             success: true,
           });
@@ -912,7 +914,7 @@ describeOnCluster(SUITE, () => {
         await redis.start();
         for (const i of [0, 1]) await eventuallyReady(cluster.url(i), 200);
         // The same call, across the instances again: signals relay and it ends cleanly.
-        await expectRelay(agent, agents.a1.agentId, visitor, visitor.visitorId, 'v=0 after the outage');
+        await expectRelay(agent, agents.a1.agentId, visitor, visitor.visitorId, 'v=0 after the outage', WAIT);
         expect(await send(visitor.socket, 'call:end', { callId: call.callId })).toEqual({ success: true });
         for (const party of [visitor, agent])
           expect(await party.inbox.next('call:ended', WAIT)).toEqual({

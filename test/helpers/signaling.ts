@@ -192,6 +192,26 @@ export function ack<T = Record<string, unknown>>(
   return socket.timeout(3000).emitWithAck(event, ...args) as Promise<T>;
 }
 
+/**
+ * A signal goes from one party to the other and arrives as `{targetId: <sender>, signal}`;
+ * `timeoutMs` for the ack and the delivery (longer across instances).
+ */
+export async function expectRelay(
+  from: Client,
+  fromId: string,
+  to: Client,
+  toId: string,
+  sdp: string,
+  timeoutMs = 3000,
+): Promise<void> {
+  const signal = { type: 'offer', sdp };
+  const answer = await from.socket
+    .timeout(timeoutMs)
+    .emitWithAck('webrtc:signal', { targetId: toId, signal });
+  expect(answer).toEqual({ success: true });
+  expect(await to.inbox.next('webrtc:signal', timeoutMs)).toEqual({ targetId: fromId, signal });
+}
+
 /** Resolves after `ms` — only to let events that must NOT arrive have their chance. */
 export function settle(ms = 150): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
