@@ -1,4 +1,6 @@
 import { Logger } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { InstanceIdentity } from '../src/common/instance-identity';
 import { RedisConnections } from '../src/common/redis/redis-connections.service';
 import { validateEnvironment } from '../src/config/app-config';
@@ -89,6 +91,37 @@ describeOnRedis('RedisCallStore', () => {
     afterEach(async () => {
       for (const close of closers) await close();
       await space.dispose();
+    });
+
+    it('an accept whose calls half failed leaves the request ringing: the claim needs the call to exist', async () => {
+      // What the MULTI's second script sees if the first stored nothing (MULTI never rolls back).
+      const requests = readFileSync(
+        join(__dirname, '..', 'src', 'signaling', 'calls', 'call-store-requests.lua'),
+        'utf8',
+      );
+      const rung = request('m');
+      await one.putRequest(rung);
+      await one.ring(rung.requestId, 'agent_a');
+      const claim = (callId: string): Promise<unknown> =>
+        space.client.eval(
+          requests,
+          0,
+          space.prefix,
+          STATE_TTL_MS,
+          'claim',
+          rung.requestId,
+          'agent_a',
+          callId,
+        );
+      expect(await claim('call_never_stored')).toBeNull();
+      expect(await two.getRequest(rung.requestId)).toMatchObject({ agentId: 'agent_a' });
+      // The whole accept, on the other instance: both halves.
+      const accepted = call('m', { agentId: 'agent_a', requestId: rung.requestId });
+      expect(await two.claim(rung.requestId, 'agent_a', accepted)).toMatchObject({
+        requestId: rung.requestId,
+      });
+      expect(await one.getCall(accepted.callId)).toEqual(accepted);
+      expect(await one.getRequest(rung.requestId)).toBeNull();
     });
 
     /** Every key under the prefix with its PTTL. */

@@ -140,9 +140,12 @@ function ops.release(requestId, agentId, why)
 end
 
 -- claim(requestId, agentId): removes it if it rings the agent.
-function ops.claim(requestId, agentId)
+-- With callId (an accept's MULTI): only once that call exists, so a calls script that failed after
+-- its own check (MULTI never rolls back) leaves the request ringing rather than claimed without it.
+function ops.claim(requestId, agentId, callId)
   local raw, request = load(requestId)
   if not request or request.agentId ~= agentId then return nil end
+  if callId and redis.call('EXISTS', key('call', callId)) == 0 then return nil end
   remove(request)
   return raw
 end

@@ -54,8 +54,9 @@ export class RedisCallStore extends CallStore {
 
   /**
    * One MULTI of two scripts: the calls script stores the call only if the request rings the agent,
-   * then the requests script claims it under the same condition. Nothing runs between the two, so
-   * both happen or neither does. (EVAL, not EVALSHA: a script missing after a Redis restart would
+   * then the requests script claims it under the same condition and only if that call exists.
+   * Nothing runs between the two, so both happen or neither does (MULTI never rolls back: should
+   * the first fail, the second finds no call and leaves the request ringing). (EVAL, not EVALSHA: a script missing after a Redis restart would
    * fail one half of the transaction alone.)
    */
   async claim(requestId: string, agentId: string, call: CallRecord): Promise<CallRequestRecord | null> {
@@ -63,7 +64,7 @@ export class RedisCallStore extends CallStore {
     const replies = await this.connections.command
       .multi()
       .eval(CALLS.source, 0, prefix, STATE_TTL_MS, 'createClaiming', JSON.stringify(call), requestId, agentId)
-      .eval(REQUESTS.source, 0, prefix, STATE_TTL_MS, 'claim', requestId, agentId)
+      .eval(REQUESTS.source, 0, prefix, STATE_TTL_MS, 'claim', requestId, agentId, call.callId)
       .exec();
     if (!replies) throw new Error('the accept transaction was discarded');
     for (const [error] of replies) if (error) throw error;
