@@ -123,7 +123,11 @@ export class CallRequests {
    */
   async claim(requestId: string, call: CallRecord): Promise<CallRequestRecord | null> {
     const claimed = await this.calls.claim(requestId, call.agentId, call);
-    if (claimed) await this.scheduler.cancel(rnaKey(requestId));
+    // Best effort: a ring-no-answer that still fires finds no request and does nothing.
+    if (claimed)
+      await this.scheduler.cancel(rnaKey(requestId)).catch((error: Error) => {
+        this.logger.warn(`ring timer of ${requestId} not cancelled: ${error?.message}`);
+      });
     return claimed;
   }
 

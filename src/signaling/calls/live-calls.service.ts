@@ -66,14 +66,34 @@ export class LiveCalls implements OnModuleInit {
    * Redis there are none: another instance carries the calls on.
    */
   private async endWithProcess(): Promise<void> {
-    const calls = await this.calls.endingWithProcess();
-    const now = this.clock.now();
-    for (const call of calls) {
-      this.callLog.ended({ ...logEntry(call), endedAt: now, endReason: 'error' });
+    let ended = 0;
+    for (const held of await this.calls.endingWithProcess()) {
+      // Ended in the store too: a deadline that still fires before the process is gone finds nothing.
+      const call = await this.calls.endCall(held.callId);
+      if (!call) continue;
+      this.callLog.ended({ ...logEntry(call), endedAt: this.clock.now(), endReason: 'error' });
       this.metrics.callEnded('error');
+      ended += 1;
     }
-    if (calls.length > 0)
-      this.logger.warn(`${calls.length} call(s) ended with this process: their state was in its memory`);
+    if (ended > 0)
+      this.logger.warn(`${ended} call(s) ended with this process: their state was in its memory`);
+  }
+
+  /**
+   * The claim, or the agent leaves the call it entered: when the request went to someone else, and
+   * when the claim failed (Redis) and its call was not stored — a reply lost after the write is
+   * told apart by looking for the call. Once the call exists, accepting goes on whatever follows.
+   */
+  private async claimOrUndo(agentId: string, requestId: string, call: CallRecord): Promise<boolean> {
+    try {
+      if (await this.requests.claim(requestId, call)) return true;
+    } catch (error) {
+      if (await this.calls.getCall(call.callId).catch(() => null)) return true;
+      await this.presence.abandonCall(agentId).catch(() => undefined);
+      throw error;
+    }
+    await this.presence.abandonCall(agentId);
+    return false;
   }
 
   onModuleInit(): void {
@@ -111,10 +131,8 @@ export class LiveCalls implements OnModuleInit {
       disconnectedAt: { agent: null, visitor: null },
       lastHeartbeatAt: now,
     };
-    if (!(await this.requests.claim(requestId, call))) {
-      await this.presence.abandonCall(agent.agentId);
+    if (!(await this.claimOrUndo(agent.agentId, requestId, call)))
       throw new DomainError(ErrorCode.CallNotFound);
-    }
     this.callLog.started(logEntry(call));
     this.notifier.toVisitor(visitor.visitorId, 'call:accepted', {
       callId: call.callId,
