@@ -2,7 +2,7 @@
 -- in-memory ThrottlerStorageService (6.x), on one storage key:
 --   KEYS[1]  hash: expiresAt, blockExpiresAt, isBlocked (0/1), seq (member counter) — the record;
 --   KEYS[2]  sorted set of this throttler's hits on the key: member seq, score the hit's expiry.
---   ARGV     now (epoch ms), ttl (ms), limit, blockDuration (ms).
+--   ARGV     now (epoch ms), ttl (ms), limit, blockDuration (ms), key TTL slack (ms).
 -- Returns { totalHits, timeToExpire (s), isBlocked (0/1), timeToBlockExpire (s) }.
 -- The record lives while the library would keep it from its sweep (its window, its block, a live
 -- hit of any throttler on it: its TTL is only ever extended); a hit set lives until its last hit expires.
@@ -76,16 +76,18 @@ end
 
 redis.call('HSET', record, 'expiresAt', expiresAt, 'blockExpiresAt', blockExpiresAt, 'isBlocked', isBlocked and 1 or 0)
 
--- TTLs: the hit set until its last hit expires; the record while any of it still matters.
+-- TTLs: the hit set until its last hit expires; the record while any of it still matters; each
+-- plus the slack (ARGV[5]: the times are the caller's clock, the TTLs Redis's).
+local SLACK = tonumber(ARGV[5])
 local needed = expiresAt
 if isBlocked and blockExpiresAt > needed then needed = blockExpiresAt end
 local last = redis.call('ZRANGE', hits, -1, -1, 'WITHSCORES')
 if last[2] then
   local lastHit = tonumber(last[2])
-  redis.call('PEXPIRE', hits, lastHit - now)
+  redis.call('PEXPIRE', hits, lastHit - now + SLACK)
   if lastHit > needed then needed = lastHit end
 end
 local current = redis.call('PTTL', record)
-if current < needed - now then redis.call('PEXPIRE', record, needed - now) end
+if current < needed - now + SLACK then redis.call('PEXPIRE', record, needed - now + SLACK) end
 
 return reply
