@@ -157,6 +157,11 @@ async function startCall(agent: AgentClient, visitor: VisitorClient): Promise<Ca
   };
 }
 
+/** Each party is told the call ended, and why. */
+async function expectEnded(callId: string, reason: string, ...parties: Client[]): Promise<void> {
+  for (const party of parties) expect(await party.inbox.next('call:ended', WAIT)).toEqual({ callId, reason });
+}
+
 /** A fresh socket's agent:login on `endpoint`; resolves with what the server answered first. */
 async function loginAnswer(
   endpoint: Endpoint,
@@ -287,14 +292,7 @@ describeOnCluster(SUITE, () => {
         ).toEqual({ success: true });
 
         expect(await send(agent.socket, 'call:end', { callId: accepted.callId })).toEqual({ success: true });
-        expect(await visitor.inbox.next('call:ended', WAIT)).toEqual({
-          callId: accepted.callId,
-          reason: 'agent_ended',
-        });
-        expect(await agent.inbox.next('call:ended', WAIT)).toEqual({
-          callId: accepted.callId,
-          reason: 'agent_ended',
-        });
+        await expectEnded(accepted.callId, 'agent_ended', visitor, agent);
         // The agent is available again, and the ended call is gone on both instances.
         expect(await send(agent.socket, 'agent:status', { status: 'idle' })).toEqual({
           success: true,
@@ -871,14 +869,7 @@ describeOnCluster(SUITE, () => {
           expect(await send(visitorOnA.socket, 'call:end', { callId: call.callId })).toEqual({
             success: true,
           });
-          expect(await visitorOnA.inbox.next('call:ended', WAIT)).toEqual({
-            callId: call.callId,
-            reason: 'visitor_ended',
-          });
-          expect(await agentOnA.inbox.next('call:ended', WAIT)).toEqual({
-            callId: call.callId,
-            reason: 'visitor_ended',
-          });
+          await expectEnded(call.callId, 'visitor_ended', visitorOnA, agentOnA);
           expect(await send(agentOnA.socket, 'agent:status', { status: 'idle' })).toEqual({
             success: true,
             status: 'idle',
