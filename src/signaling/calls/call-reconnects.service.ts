@@ -79,7 +79,11 @@ export class CallReconnects {
 
   private async partyDisconnected(call: CallRecord, role: CallRole): Promise<void> {
     const at = this.clock.now();
-    const held = await this.calls.setDisconnected(call.callId, role, at);
+    // Conditional on the call as read: a party that resumed meanwhile (elsewhere) stays connected.
+    const held = await this.calls.setDisconnected(call.callId, role, at, {
+      tokenHash: call.tokenHashes[role],
+      agentSocketId: call.agentSocketId,
+    });
     if (!held) return;
     const graceMs = this.config.callReconnectGraceMs;
     const reconnecting = {

@@ -134,11 +134,18 @@ function ops.endCall(json)
   return raw
 end
 
--- setDisconnected({ callId, role, at }): at null is back; a lost agent side forgets its socket.
+-- setDisconnected({ callId, role, at, ifUnchanged? = { tokenHash, agentSocketId } }): at null is
+-- back; a lost agent side forgets its socket. With ifUnchanged, nothing changes (nil) when the
+-- party's token or (agent) the call's socket is no longer what the caller read.
 function ops.setDisconnected(json)
   local args = cjson.decode(json)
   local _, call = load(args.callId)
   if not call then return nil end
+  local expected = args.ifUnchanged
+  if expected ~= nil then
+    if call.tokenHashes[args.role] ~= expected.tokenHash then return nil end
+    if args.role == 'agent' and call.agentSocketId ~= expected.agentSocketId then return nil end
+  end
   call.disconnectedAt[args.role] = args.at
   if args.role == 'agent' and args.at ~= cjson.null then call.agentSocketId = cjson.null end
   return saveEncoded(call)

@@ -355,6 +355,39 @@ export function callStoreContract(make: () => Promise<CallStoreFixture>): void {
       });
       expect(await store.setDisconnected('call_nobody', 'agent', 1)).toBeNull();
     });
+
+    it('setDisconnected with ifUnchanged holds a party only if the call is as it was read', async () => {
+      const stored = call({ agentSocketId: 'sock_old' });
+      await store.createCall(stored);
+      const asRead = { tokenHash: stored.tokenHashes.agent, agentSocketId: 'sock_old' };
+      // The agent resumed elsewhere meanwhile: a new socket (the token rotated with it).
+      await store.spendToken({
+        tokenHash: stored.tokenHashes.agent,
+        role: 'agent',
+        next: { agent: 'agent-next', visitor: 'visitor-next' },
+        agentId: stored.agentId,
+        agentSocketId: 'sock_new',
+      });
+      expect(await store.setDisconnected(stored.callId, 'agent', 5, asRead)).toBeNull();
+      expect(await store.getCall(stored.callId)).toMatchObject({
+        agentSocketId: 'sock_new',
+        disconnectedAt: { agent: null, visitor: null },
+      });
+      // The visitor's token rotated too: a late visitor disconnect read before is refused as well.
+      const visitorAsRead = { tokenHash: stored.tokenHashes.visitor, agentSocketId: 'sock_new' };
+      expect(await store.setDisconnected(stored.callId, 'visitor', 6, visitorAsRead)).toBeNull();
+      // As read now, it holds.
+      const current = { tokenHash: 'agent-next', agentSocketId: 'sock_new' };
+      expect(await store.setDisconnected(stored.callId, 'agent', 7, current)).toMatchObject({
+        agentSocketId: null,
+        disconnectedAt: { agent: 7, visitor: null },
+      });
+      // The agent's socket is only compared for the agent's side.
+      const visitorNow = { tokenHash: 'visitor-next', agentSocketId: 'sock_whatever' };
+      expect(await store.setDisconnected(stored.callId, 'visitor', 8, visitorNow)).toMatchObject({
+        disconnectedAt: { agent: 7, visitor: 8 },
+      });
+    });
   });
 
   describe('spendToken', () => {

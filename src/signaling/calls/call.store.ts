@@ -1,4 +1,4 @@
-import type { CallRecord, CallRequestRecord, CallRole, RingRelease } from './call.types';
+import type { CallRecord, CallRequestRecord, CallRole, CallUnchanged, RingRelease } from './call.types';
 
 /**
  * Port for call requests and calls (DESIGN §4). Each operation is one conditional step — a request
@@ -57,9 +57,16 @@ export abstract class CallStore {
 
   /**
    * Records a party's connection lost (`at`) — the agent's socket is then forgotten — or back
-   * (null). Null when the call is gone.
+   * (null). Null when the call is gone, or when `ifUnchanged` is given and the call moved on since
+   * it was read: the party's token is no longer `tokenHash`, or (agent) the call's socket is no
+   * longer `agentSocketId` — a disconnect handled late must not hold a party that already came back.
    */
-  abstract setDisconnected(callId: string, role: CallRole, at: number | null): Promise<CallRecord | null>;
+  abstract setDisconnected(
+    callId: string,
+    role: CallRole,
+    at: number | null,
+    ifUnchanged?: CallUnchanged,
+  ): Promise<CallRecord | null>;
 
   /**
    * Spends a reconnect token: if `tokenHash` is the current token of `role` in some call (whose

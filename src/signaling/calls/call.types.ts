@@ -47,3 +47,9 @@ export interface CallRecord {
 
 /** How a request stopped ringing an agent. */
 export type RingRelease = 'rejected' | 'passed';
+
+/** What a conditional write expects of a call as it was read (CallStore.setDisconnected). */
+export interface CallUnchanged {
+  tokenHash: string;
+  agentSocketId: string | null;
+}

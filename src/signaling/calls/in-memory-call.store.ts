@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CallStore } from './call.store';
-import type { CallRecord, CallRequestRecord, CallRole, RingRelease } from './call.types';
+import type { CallRecord, CallRequestRecord, CallRole, CallUnchanged, RingRelease } from './call.types';
 
 /** Single-process requests and calls; each method completes without awaiting, hence atomically. */
 @Injectable()
@@ -89,8 +89,14 @@ export class InMemoryCallStore extends CallStore {
     return callOrNull(call);
   }
 
-  setDisconnected(callId: string, role: CallRole, at: number | null): Promise<CallRecord | null> {
+  setDisconnected(
+    callId: string,
+    role: CallRole,
+    at: number | null,
+    ifUnchanged?: CallUnchanged,
+  ): Promise<CallRecord | null> {
     const call = this.calls.get(callId);
+    if (call && ifUnchanged && !unchanged(call, role, ifUnchanged)) return callOrNull(undefined);
     if (call) {
       call.disconnectedAt[role] = at;
       if (role === 'agent' && at !== null) call.agentSocketId = null;
@@ -171,4 +177,11 @@ function requestOrNull(request: CallRequestRecord | undefined): Promise<CallRequ
 
 function callOrNull(call: CallRecord | undefined): Promise<CallRecord | null> {
   return Promise.resolve(call ? cloneCall(call) : null);
+}
+
+function unchanged(call: CallRecord, role: CallRole, expected: CallUnchanged): boolean {
+  return (
+    call.tokenHashes[role] === expected.tokenHash &&
+    (role !== 'agent' || call.agentSocketId === expected.agentSocketId)
+  );
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { RedisConnections } from '../../common/redis/redis-connections.service';
 import { RedisScript } from '../../common/redis/redis-script';
 import { CallStore } from './call.store';
-import type { CallRecord, CallRequestRecord, CallRole, RingRelease } from './call.types';
+import type { CallRecord, CallRequestRecord, CallRole, CallUnchanged, RingRelease } from './call.types';
 
 /** Every key of a request or a call outlives its last write by this much (a vanished instance leaks nothing). */
 export const STATE_TTL_MS = 48 * 3_600_000;
@@ -107,8 +107,13 @@ export class RedisCallStore extends CallStore {
     return toCall(await this.calls('endCall', { callId, ifDisconnected }));
   }
 
-  async setDisconnected(callId: string, role: CallRole, at: number | null): Promise<CallRecord | null> {
-    return toCall(await this.calls('setDisconnected', { callId, role, at }));
+  async setDisconnected(
+    callId: string,
+    role: CallRole,
+    at: number | null,
+    ifUnchanged?: CallUnchanged,
+  ): Promise<CallRecord | null> {
+    return toCall(await this.calls('setDisconnected', { callId, role, at, ifUnchanged }));
   }
 
   async spendToken(spend: {
