@@ -12,6 +12,13 @@ export abstract class ClientNotifier {
     ...args: Parameters<ServerEvents[E]>
   ): void;
 
+  /** Every socket of each agent, as one message (one publish on a shared adapter). */
+  abstract toAgents<E extends keyof ServerEvents>(
+    agentIds: readonly string[],
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void;
+
   abstract toVisitor<E extends keyof ServerEvents>(
     visitorId: string,
     event: E,

@@ -3,7 +3,11 @@ import type { Server } from 'socket.io';
 import { ClientNotifier } from './client-notifier';
 import { agentRoom, ServerEvents, visitorRoom } from './protocol';
 
-/** ClientNotifier over the gateway's Socket.IO server, addressing rooms (adapter-friendly). */
+/**
+ * ClientNotifier over the gateway's Socket.IO server, addressing rooms (adapter-friendly). A
+ * socket open on this instance is written to directly: its id is unique across instances, so
+ * nobody elsewhere can be in its room, and a shared adapter would publish for nothing.
+ */
 @Injectable()
 export class SocketIoNotifier extends ClientNotifier {
   private server: Server | null = null;
@@ -23,6 +27,14 @@ export class SocketIoNotifier extends ClientNotifier {
     ...args: Parameters<ServerEvents[E]>
   ): void {
     this.server?.to(agentRoom(agentId)).emit(event, ...args);
+  }
+
+  toAgents<E extends keyof ServerEvents>(
+    agentIds: readonly string[],
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void {
+    if (agentIds.length > 0) this.server?.to(agentIds.map(agentRoom)).emit(event, ...args);
   }
 
   toVisitor<E extends keyof ServerEvents>(
@@ -50,6 +62,8 @@ export class SocketIoNotifier extends ClientNotifier {
     event: E,
     ...args: Parameters<ServerEvents[E]>
   ): void {
-    this.server?.to(socketId).emit(event, ...args);
+    const local = this.server?.sockets.sockets.get(socketId);
+    if (local) local.emit(event, ...args);
+    else this.server?.to(socketId).emit(event, ...args);
   }
 }

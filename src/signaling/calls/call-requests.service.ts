@@ -53,9 +53,14 @@ export class CallRequests {
    * agent of another organisation is treated as if none had been named (nothing is revealed).
    */
   async request(party: VisitorSpeaker, agentId: string): Promise<{ requestId: string }> {
-    const visitor = await this.visitors.requireLive(party);
-    if (await this.calls.callOfVisitor(visitor.visitorId))
-      throw new DomainError(ErrorCode.Forbidden, 'You are already in a call.', 'already_in_call');
+    // Three independent reads side by side (each a round trip when the state is shared); the
+    // named agent's presence is only used once the visitor proved to be live and free.
+    const [visitor, inCall, named] = await Promise.all([
+      this.visitors.requireLive(party),
+      this.calls.callOfVisitor(party.visitorId),
+      this.presence.get(agentId),
+    ]);
+    if (inCall) throw new DomainError(ErrorCode.Forbidden, 'You are already in a call.', 'already_in_call');
     const request: CallRequestRecord = {
       requestId: `req_${uuidv7()}`,
       visitorId: visitor.visitorId,
@@ -73,12 +78,11 @@ export class CallRequests {
 
     // The named agent rings only if it could have been routed this visitor: same organisation, its
     // pool, available. Otherwise routing chooses, and nothing tells the visitor why.
-    const named = await this.presence.get(agentId);
     const target =
       named && named.orgId === visitor.orgId && servesPool(named, visitor.poolId) && isAvailable(named)
         ? named
         : await this.routing.chooseAgent(visitor.orgId, visitor.poolId);
-    if (target) await this.ring(request, target.agentId);
+    if (target) await this.ring(request, target.agentId, visitor);
     else this.tellNoAgent(visitor, 'no_agent_available');
     return { requestId: request.requestId };
   }
@@ -121,14 +125,22 @@ export class CallRequests {
    * The call's agent takes the request and the call is stored, in one step: the request stops
    * ringing for good, or null (and no call) when another agent or the visitor got there first.
    */
-  async claim(requestId: string, call: CallRecord): Promise<CallRequestRecord | null> {
-    const claimed = await this.calls.claim(requestId, call.agentId, call);
-    // Best effort: a ring-no-answer that still fires finds no request and does nothing.
-    if (claimed)
-      await this.scheduler.cancel(rnaKey(requestId)).catch((error: Error) => {
+  claim(requestId: string, call: CallRecord): Promise<CallRequestRecord | null> {
+    return this.calls.claim(requestId, call.agentId, call);
+  }
+
+  /**
+   * After a claim: the request's ring timer stops, and whatever else rang the agent (busy now)
+   * goes to someone else — side by side, as neither depends on the other.
+   */
+  async answered(requestId: string, agentId: string): Promise<void> {
+    await Promise.all([
+      // Best effort: a ring-no-answer that still fires finds no request and does nothing.
+      this.scheduler.cancel(rnaKey(requestId)).catch((error: Error) => {
         this.logger.warn(`ring timer of ${requestId} not cancelled: ${error?.message}`);
-      });
-    return claimed;
+      }),
+      this.passRingsOf(agentId, 'agent_busy'),
+    ]);
   }
 
   /** `call:reject`: re-routed to another agent (never the rejecter again); the visitor is told. */
@@ -182,11 +194,14 @@ export class CallRequests {
 
   // ── Ringing ──────────────────────────────────────────────────────────────────────────────
 
-  /** Rings `agentId` with a waiting request and starts a fresh RNA timer. */
-  private async ring(request: CallRequestRecord, agentId: string): Promise<boolean> {
+  /**
+   * Rings `agentId` with a waiting request and starts a fresh RNA timer. `known` is the visitor as
+   * just read by the caller, if it has it.
+   */
+  private async ring(request: CallRequestRecord, agentId: string, known?: VisitorRecord): Promise<boolean> {
     // Read first: nothing may be awaited between the ring and its call:incoming, or a request
     // replaced in between would reach the agent after its call:cancelled.
-    const visitor = await this.visitors.get(request.visitorId);
+    const visitor = known ?? (await this.visitors.get(request.visitorId));
     const ringing = await this.calls.ring(request.requestId, agentId);
     if (!ringing) return false;
     this.notifier.toAgent(agentId, 'call:incoming', {

@@ -89,10 +89,10 @@ export class LiveCalls implements OnModuleInit {
       if (await this.requests.claim(requestId, call)) return true;
     } catch (error) {
       if (await this.calls.getCall(call.callId).catch(() => null)) return true;
-      await this.presence.abandonCall(agentId).catch(() => undefined);
+      await this.presence.leaveCall(agentId).catch(() => undefined);
       throw error;
     }
-    await this.presence.abandonCall(agentId);
+    await this.presence.leaveCall(agentId);
     return false;
   }
 
@@ -105,13 +105,19 @@ export class LiveCalls implements OnModuleInit {
   /** `call:accept`: only the agent the request rings, exactly once, one call per agent. */
   async accept(agent: AgentSpeaker, requestId: string): Promise<{ callId: string }> {
     const request = await this.requests.ringingFor(agent, requestId);
-    const visitor = await this.visitors.get(request.visitorId);
-    if (!visitor) throw new DomainError(ErrorCode.CallNotFound);
     // Only an idle agent enters a call: a tab that lost the race (the agent is in_call now) or an
     // agent marked away meanwhile is told the request is gone. The claim below settles races
-    // between agents, and creates the call in the same step; entering is undone when it fails.
-    if (!(await this.presence.enterCall(agent.agentId, visitor.visitorId)))
+    // between agents, and creates the call in the same step; entering is undone when it fails
+    // (and when the visitor turns out to be gone: read alongside, a round trip saved on Redis).
+    const [visitor, entered] = await Promise.all([
+      this.visitors.get(request.visitorId),
+      this.presence.enterCall(agent.agentId, request.visitorId),
+    ]);
+    if (!entered) throw new DomainError(ErrorCode.CallNotFound);
+    if (!visitor) {
+      await this.presence.leaveCall(agent.agentId);
       throw new DomainError(ErrorCode.CallNotFound);
+    }
     const agentToken = newReconnectToken();
     const visitorToken = newReconnectToken();
     const now = this.clock.now();
@@ -134,11 +140,10 @@ export class LiveCalls implements OnModuleInit {
     if (!(await this.claimOrUndo(agent.agentId, requestId, call)))
       throw new DomainError(ErrorCode.CallNotFound);
     this.callLog.started(logEntry(call));
-    this.notifier.toVisitor(visitor.visitorId, 'call:accepted', {
-      callId: call.callId,
-      agentId: agent.agentId,
-      reconnectToken: visitorToken.token,
-    });
+    const accepted = { callId: call.callId, agentId: agent.agentId, reconnectToken: visitorToken.token };
+    // A visitor cannot have moved to another socket: it has no reconnect token before this.
+    if (visitor.socketId) this.notifier.toSocket(visitor.socketId, 'call:accepted', accepted);
+    else this.notifier.toVisitor(visitor.visitorId, 'call:accepted', accepted);
     // Only the tab that accepted carries the call (each tab given `call:started` would open the
     // camera and send its own offer); the agent's other tabs stop ringing.
     this.notifier.toSocket(agent.socketId, 'call:started', {
@@ -151,9 +156,10 @@ export class LiveCalls implements OnModuleInit {
       reason: 'answered_elsewhere',
     });
     const maxMs = organizationOf(this.directory, call.orgId).maxCallDurationMinutes * 60_000;
-    await this.scheduler.deadline<CallDeadline>(MAX_DURATION, call.callId, maxMs, { callId: call.callId });
-    // The agent is busy now: whatever else rang it goes to someone else.
-    await this.requests.passRingsOf(agent.agentId, 'agent_busy');
+    await Promise.all([
+      this.scheduler.deadline<CallDeadline>(MAX_DURATION, call.callId, maxMs, { callId: call.callId }),
+      this.requests.answered(requestId, agent.agentId),
+    ]);
     return { callId: call.callId };
   }
 

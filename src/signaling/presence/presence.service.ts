@@ -178,12 +178,10 @@ export class PresenceService implements OnApplicationBootstrap {
     return (await this.store.resumeCall(agentId, visitorId, now)) !== null;
   }
 
-  /** Undoes `enterCall` when the call could not be created (another accept won the request). */
-  async abandonCall(agentId: string, now = Date.now()): Promise<void> {
-    await this.store.leaveCall(agentId, now);
-  }
-
-  /** The agent's call ended: back to `idle`, and available again for waiting visitors and requests. */
+  /**
+   * The agent's call ended, or never began (`enterCall` undone: another accept won the request):
+   * back to `idle`, and available again for waiting visitors and requests.
+   */
   async leaveCall(agentId: string, now = Date.now()): Promise<void> {
     const presence = await this.store.leaveCall(agentId, now);
     if (presence && isAvailable(presence)) await this.emit({ kind: 'available', presence });

@@ -5,7 +5,7 @@ import { Clock } from '../../common/clock.service';
 import { ClientNotifier } from '../client-notifier';
 import { isAvailable, PresenceService } from '../presence/presence.service';
 import type { AgentPresence } from '../presence/presence.types';
-import type { AssignmentReason, WidgetSettings } from '../protocol';
+import type { AssignmentReason, ServerEvents, WidgetSettings } from '../protocol';
 import { VisitorStore } from '../visitors/visitor.store';
 import type { VisitorRecord } from '../visitors/visitor.types';
 import { RoutingCandidate, selectAgent } from './agent-selection';
@@ -53,20 +53,7 @@ export class RoutingService {
     poolId: string | null,
     options: { exclude?: readonly string[]; capacity?: number } = {},
   ): Promise<AgentPresence | null> {
-    const exclude = new Set(options.exclude ?? []);
-    const available = (await this.presence.agentsOf(orgId)).filter(
-      (agent) => isAvailable(agent) && !exclude.has(agent.agentId) && servesPool(agent, poolId),
-    );
-    if (available.length === 0) return null;
-    const loads = await this.visitors.loads(available.map((agent) => agent.agentId));
-    const candidates: RoutingCandidate[] = available.map((agent) => ({
-      agentId: agent.agentId,
-      rank: this.rankOf(agent.agentId, poolId),
-      visitors: loads[agent.agentId]?.visitors ?? 0,
-      lastAssignedAt: loads[agent.agentId]?.lastAssignedAt ?? null,
-    }));
-    const chosen = selectAgent(candidates, options.capacity ?? Infinity);
-    return available.find((agent) => agent.agentId === chosen?.agentId) ?? null;
+    return this.chooseAmong(await this.presence.agentsOf(orgId), poolId, options);
   }
 
   /**
@@ -81,22 +68,68 @@ export class RoutingService {
     for (let attempt = 0; attempt < ASSIGN_ATTEMPTS; attempt++) {
       const visitor = await this.visitors.get(visitorId);
       if (!visitor || visitor.socketId === null) return;
-      const agent = await this.chooseAgent(visitor.orgId, visitor.poolId, {
-        exclude: options.exclude,
-        capacity: AGENT_VISITOR_CAPACITY,
-      });
-      const result = await this.visitors.assign({
-        visitorId,
-        agentId: agent?.agentId ?? null,
-        expectedAgentId: visitor.agentId,
-        capacity: AGENT_VISITOR_CAPACITY,
-        now: this.clock.now(),
-      });
-      if (!result) continue;
-      if (options.announce || result.previousAgentId !== result.visitor.agentId)
-        this.tellVisitor(result.visitor, result.previousAgentId, agent, options.reason);
-      return;
+      const agents = await this.presence.agentsOf(visitor.orgId);
+      if (await this.assignAmong(visitor, agents, options)) return;
     }
+  }
+
+  /**
+   * A visitor that just joined (`visitor` as registered, `agents` its organisation's presence read
+   * alongside): routed and announced as `route` does, and every agent of its pool told the pool's
+   * new figure — with the state already in hand, and the independent reads side by side, since
+   * each read is a round trip when the state is shared. A lost compare-and-set routes afresh.
+   */
+  async arrived(visitor: VisitorRecord, agents: readonly AgentPresence[]): Promise<void> {
+    const [assigned, counts] = await Promise.all([
+      this.assignAmong(visitor, agents, { announce: true }),
+      visitor.poolId === null ? null : this.visitors.poolCounts(visitor.orgId),
+    ]);
+    if (!assigned) await this.route(visitor.visitorId, { announce: true });
+    if (counts && visitor.poolId !== null) this.tellPoolVisitors(agents, visitor.poolId, counts);
+  }
+
+  /** One compare-and-set of the visitor's agent from this view of it; false when it lost a race. */
+  private async assignAmong(
+    visitor: VisitorRecord,
+    agents: readonly AgentPresence[],
+    options: { reason?: AssignmentReason; exclude?: readonly string[]; announce?: boolean },
+  ): Promise<boolean> {
+    const agent = await this.chooseAmong(agents, visitor.poolId, {
+      exclude: options.exclude,
+      capacity: AGENT_VISITOR_CAPACITY,
+    });
+    const result = await this.visitors.assign({
+      visitorId: visitor.visitorId,
+      agentId: agent?.agentId ?? null,
+      expectedAgentId: visitor.agentId,
+      capacity: AGENT_VISITOR_CAPACITY,
+      now: this.clock.now(),
+    });
+    if (!result) return false;
+    if (options.announce || result.previousAgentId !== result.visitor.agentId)
+      this.tellVisitor(result.visitor, result.previousAgentId, agent, options.reason);
+    return true;
+  }
+
+  private async chooseAmong(
+    agents: readonly AgentPresence[],
+    poolId: string | null,
+    options: { exclude?: readonly string[]; capacity?: number },
+  ): Promise<AgentPresence | null> {
+    const exclude = new Set(options.exclude ?? []);
+    const available = agents.filter(
+      (agent) => isAvailable(agent) && !exclude.has(agent.agentId) && servesPool(agent, poolId),
+    );
+    if (available.length === 0) return null;
+    const loads = await this.visitors.loads(available.map((agent) => agent.agentId));
+    const candidates: RoutingCandidate[] = available.map((agent) => ({
+      agentId: agent.agentId,
+      rank: this.rankOf(agent.agentId, poolId),
+      visitors: loads[agent.agentId]?.visitors ?? 0,
+      lastAssignedAt: loads[agent.agentId]?.lastAssignedAt ?? null,
+    }));
+    const chosen = selectAgent(candidates, options.capacity ?? Infinity);
+    return available.find((agent) => agent.agentId === chosen?.agentId) ?? null;
   }
 
   /** An agent left or went away: each of its visitors gets another agent or waits. */
@@ -132,13 +165,30 @@ export class RoutingService {
   async poolVisitorsChanged(orgId: string, poolId: string | null): Promise<void> {
     // A visitor matched to no pool is in nobody's figure.
     if (poolId === null) return;
-    const counts = await this.visitors.poolCounts(orgId);
-    for (const agent of await this.presence.agentsOf(orgId)) {
-      if (agent.pools.includes(poolId))
-        this.notifier.toAgent(agent.agentId, 'stats:update', { poolVisitors: countFor(agent, counts) });
-    }
+    const [counts, agents] = await Promise.all([
+      this.visitors.poolCounts(orgId),
+      this.presence.agentsOf(orgId),
+    ]);
+    this.tellPoolVisitors(agents, poolId, counts);
   }
 
+  /** `stats:update` to the agents of `poolId`: one message per distinct figure, not per agent. */
+  private tellPoolVisitors(
+    agents: readonly AgentPresence[],
+    poolId: string,
+    counts: Readonly<Record<string, number>>,
+  ): void {
+    const byFigure = new Map<number, string[]>();
+    for (const agent of agents) {
+      if (!agent.pools.includes(poolId)) continue;
+      const figure = countFor(agent, counts);
+      byFigure.set(figure, [...(byFigure.get(figure) ?? []), agent.agentId]);
+    }
+    for (const [poolVisitors, agentIds] of byFigure)
+      this.notifier.toAgents(agentIds, 'stats:update', { poolVisitors });
+  }
+
+  /** Told to the socket the assignment's reply names: the session's own, as of that write. */
   private tellVisitor(
     visitor: VisitorRecord,
     previousAgentId: string | null,
@@ -146,14 +196,14 @@ export class RoutingService {
     reason: AssignmentReason | undefined,
   ): void {
     if (agent && previousAgentId && previousAgentId !== agent.agentId) {
-      this.notifier.toVisitor(visitor.visitorId, 'agent:reassigned', {
+      this.tellSession(visitor, 'agent:reassigned', {
         previousAgentId,
         newAgent: agent.profile,
         reason: reason ?? 'agent_away',
         widgetSettings: this.widgetSettings(visitor),
       });
     } else if (agent) {
-      this.notifier.toVisitor(visitor.visitorId, 'agent:assigned', {
+      this.tellSession(visitor, 'agent:assigned', {
         agent: agent.profile,
         visitorId: visitor.visitorId,
         widgetSettings: this.widgetSettings(visitor),
@@ -161,7 +211,7 @@ export class RoutingService {
       });
     } else {
       const previous = previousAgentId ? this.directory.findByAgentId(previousAgentId) : undefined;
-      this.notifier.toVisitor(visitor.visitorId, 'agent:unavailable', {
+      this.tellSession(visitor, 'agent:unavailable', {
         visitorId: visitor.visitorId,
         widgetSettings: this.widgetSettings(visitor),
         poolId: visitor.poolId,
@@ -169,6 +219,16 @@ export class RoutingService {
         reason: reason ?? 'no_agent_available',
       });
     }
+  }
+
+  /** To the socket that holds the session (its room while none does). */
+  private tellSession<E extends keyof ServerEvents>(
+    visitor: VisitorRecord,
+    event: E,
+    ...args: Parameters<ServerEvents[E]>
+  ): void {
+    if (visitor.socketId === null) this.notifier.toVisitor(visitor.visitorId, event, ...args);
+    else this.notifier.toSocket(visitor.socketId, event, ...args);
   }
 
   /** The agent's `priorityRank` in the pool; its best rank when the visitor has no pool. */

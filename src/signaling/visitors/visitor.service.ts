@@ -7,6 +7,7 @@ import { DomainError } from '../../common/errors/domain-error';
 import { ErrorCode } from '../../common/errors/error-code';
 import type { VisitorSpeaker } from '../../auth/decorators/call-party.decorator';
 import type { ClientEvent } from '../protocol';
+import { PresenceService } from '../presence/presence.service';
 import { RoutingService } from '../routing/routing.service';
 import { SignalingMetrics } from '../signaling-metrics.service';
 import { VisitorStore } from './visitor.store';
@@ -22,6 +23,7 @@ export class VisitorService {
   constructor(
     private readonly visitors: VisitorStore,
     private readonly routing: RoutingService,
+    private readonly presence: PresenceService,
     private readonly directory: AgentDirectory,
     private readonly clock: Clock,
     private readonly metrics: SignalingMetrics,
@@ -38,7 +40,7 @@ export class VisitorService {
   /**
    * Registers the visitor and routes it. A client-chosen `visitorId` is honoured only when no live
    * session holds it (**fix**: no taking over another visitor's session); otherwise a new id is
-   * issued. `bind` attaches the session to the socket before the visitor is told its agent.
+   * issued. `bind` attaches the session to the socket.
    */
   async register(
     organization: Organization,
@@ -46,20 +48,28 @@ export class VisitorService {
     socketId: string,
     bind: (session: { visitorId: string; orgId: string }) => Promise<void>,
   ): Promise<VisitorRecord> {
-    const visitor = await this.visitors.register({
-      preferredId: input.visitorId,
-      freshId: `visitor_${uuidv7()}`,
-      orgId: organization.id,
-      poolId: this.routing.poolFor(organization, input.pageUrl),
-      pageUrl: input.pageUrl,
-      socketId,
-      now: this.clock.now(),
-    });
+    // The organisation's presence is read alongside: routing needs it, and it does not depend on
+    // the registration (a round trip saved when the state is shared).
+    const [visitor, agents] = await Promise.all([
+      this.visitors.register({
+        preferredId: input.visitorId,
+        freshId: `visitor_${uuidv7()}`,
+        orgId: organization.id,
+        poolId: this.routing.poolFor(organization, input.pageUrl),
+        pageUrl: input.pageUrl,
+        socketId,
+        now: this.clock.now(),
+      }),
+      this.presence.agentsOf(organization.id),
+    ]);
     if (input.visitorId !== undefined && visitor.visitorId !== input.visitorId)
       this.logger.log(`visitor id ${input.visitorId} is held by a live session; issued ${visitor.visitorId}`);
-    await bind({ visitorId: visitor.visitorId, orgId: visitor.orgId });
-    await this.routing.route(visitor.visitorId, { announce: true });
-    await this.routing.poolVisitorsChanged(visitor.orgId, visitor.poolId);
+    // Binding joins the socket to the session's room at once; its ledger write (Redis) need not
+    // finish before routing starts, since routing tells the visitor at its socket, not its room.
+    await Promise.all([
+      bind({ visitorId: visitor.visitorId, orgId: visitor.orgId }),
+      this.routing.arrived(visitor, agents),
+    ]);
     return visitor;
   }
 
