@@ -110,6 +110,55 @@ describeOnRedis('RedisScheduler: deadlines fire once cluster-wide', () => {
     for (const key of keys) expect(await space.client.pttl(key)).toBeGreaterThan(0);
   });
 
+  it('an instance that begins to stop claims nothing more: what falls due runs on the others', async () => {
+    const a = await instance('a');
+    await instance('b');
+    await a.deadline('test:job', 'handover', 150, { n: 7 });
+    await a.beforeApplicationShutdown();
+    await until(() => fired.length > 0);
+    await sleep(300);
+    expect(fired).toEqual([{ instance: 'b', payload: { n: 7 } }]);
+  });
+
+  it('stopping waits for the deadlines it is running, and marks them done while Redis still answers', async () => {
+    const a = await instance('a');
+    let started = false;
+    let finished = false;
+    a.define('test:slow', async () => {
+      started = true;
+      await sleep(300);
+      finished = true;
+    });
+    await a.deadline('test:slow', 'x', 20, {});
+    await until(() => started);
+    const stopping = a.beforeApplicationShutdown();
+    expect(finished).toBe(false);
+    await stopping;
+    expect(finished).toBe(true);
+    expect(await space.client.zcard(`${space.prefix}deadlines-running`)).toBe(0);
+    expect(await space.client.zcard(`${space.prefix}deadlines`)).toBe(0);
+  });
+
+  it('hands back, due at once, what a claim brought in after stopping began', async () => {
+    // Set by an instance that is gone at once: due now, and nobody has claimed it yet.
+    const setter = await instance('setter');
+    await setter.deadline('test:job', 'back', 0, { n: 8 });
+    await stop(setter);
+    const a = await instance('a');
+    // A claim in flight (the poll's, called directly so that it is in flight now) when stopping begins.
+    const claiming = (a as unknown as { claim(only: string[]): Promise<number> }).claim([]);
+    await a.beforeApplicationShutdown();
+    expect(await claiming).toBe(1);
+    expect(fired).toEqual([]);
+    expect(await space.client.zscore(`${space.prefix}deadlines`, 'test:job:back')).not.toBeNull();
+    expect(await space.client.zcard(`${space.prefix}deadlines-running`)).toBe(0);
+    // Another instance runs it, once.
+    await instance('b');
+    await until(() => fired.length > 0);
+    await sleep(300);
+    expect(fired).toEqual([{ instance: 'b', payload: { n: 8 } }]);
+  });
+
   it('refuses a deadline of a kind nobody defined, and a second definition of a kind', async () => {
     const a = await instance('a');
     await expect(a.deadline('test:unknown', 'x', 10, {})).rejects.toThrow(/no handler/);

@@ -72,6 +72,11 @@ export class Scheduler implements OnApplicationShutdown {
     return this.timers.has(key);
   }
 
+  /** True once the application began to stop: nothing new is armed from then on. */
+  protected get shuttingDown(): boolean {
+    return this.shutDown;
+  }
+
   onApplicationShutdown(): void | Promise<void> {
     this.shutDown = true;
     for (const timer of this.timers.values()) clearTimeout(timer);

@@ -14,7 +14,8 @@ export class TestScheduler extends Scheduler {
       this.tasks.delete(key);
       return task();
     });
-    this.tasks.set(key, task);
+    // After shutdown nothing is armed, so nothing is pending either.
+    if (!this.shuttingDown) this.tasks.set(key, task);
   }
 
   override cancel(key: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { deadlineKey, Scheduler } from '../scheduler.service';
 import { RedisConnections } from './redis-connections.service';
 import { RedisScript } from './redis-script';
@@ -33,10 +33,15 @@ interface Job {
  *
  * Local timers (`schedule`) stay in this process. Scheduling or cancelling a deadline while Redis
  * is down rejects: the request that needed it fails with INTERNAL_ERROR ("please retry").
+ *
+ * When the application begins to stop, the instance claims nothing more (the others take what
+ * falls due), lets the deadlines it is running finish while its connections are still open, and
+ * hands back at once, due now, any it claimed too late to run — rather than let them sit leased.
  */
 @Injectable()
-export class RedisScheduler extends Scheduler implements OnApplicationBootstrap {
+export class RedisScheduler extends Scheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly keys: readonly string[];
+  private readonly inFlight = new Set<Promise<unknown>>();
   private poller: NodeJS.Timeout | null = null;
   private polling = false;
   private stopped = false;
@@ -77,11 +82,21 @@ export class RedisScheduler extends Scheduler implements OnApplicationBootstrap 
     await CANCEL.run(this.connections.command, this.keys, [key]);
   }
 
+  /** Stops claiming, then waits for the claims and runs in flight (connections are still open). */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopClaiming();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   override onApplicationShutdown(): void {
+    this.stopClaiming();
+    super.onApplicationShutdown();
+  }
+
+  private stopClaiming(): void {
     this.stopped = true;
     if (this.poller) clearInterval(this.poller);
     this.poller = null;
-    super.onApplicationShutdown();
   }
 
   /** One poll: claims what is due (one batch at a time) and runs it. */
@@ -97,17 +112,41 @@ export class RedisScheduler extends Scheduler implements OnApplicationBootstrap 
     }
   }
 
-  /** Claims due deadlines (all, or the one named) and runs them; resolves with how many. */
-  private async claim(only: readonly string[]): Promise<number> {
-    const claimed = (await CLAIM.run(this.connections.command, this.keys, [
-      CLAIM_BATCH,
-      LEASE_MS,
-      ...only,
-    ])) as string[];
-    const runs: Promise<void>[] = [];
-    for (let i = 0; i < claimed.length; i += 2) runs.push(this.runClaimed(claimed[i], claimed[i + 1]));
-    await Promise.all(runs);
-    return claimed.length / 2;
+  /**
+   * Claims due deadlines (all, or the one named) and runs them; resolves with how many. Nothing
+   * once stopping; what a claim in flight brings back after that is handed back, due now.
+   */
+  private claim(only: readonly string[]): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
+    const work = (async (): Promise<number> => {
+      const claimed = (await CLAIM.run(this.connections.command, this.keys, [
+        CLAIM_BATCH,
+        LEASE_MS,
+        ...only,
+      ])) as string[];
+      const runs: Promise<void>[] = [];
+      for (let i = 0; i < claimed.length; i += 2)
+        runs.push(
+          this.stopped
+            ? this.handBack(claimed[i], claimed[i + 1])
+            : this.runClaimed(claimed[i], claimed[i + 1]),
+        );
+      await Promise.all(runs);
+      return claimed.length / 2;
+    })();
+    this.inFlight.add(work);
+    void work.catch(() => undefined).finally(() => this.inFlight.delete(work));
+    return work;
+  }
+
+  /** A claimed deadline this instance will not run: due again now, for another instance. */
+  private async handBack(member: string, jobJson: string): Promise<void> {
+    await SET.run(this.connections.command, this.keys, [member, 0, jobJson, KEY_TTL_MS]).catch(
+      (error: Error) => {
+        // Its lease runs out instead (LEASE_MS): late, never lost.
+        this.logger.warn(`deadline ${member} not handed back: ${error?.message}`);
+      },
+    );
   }
 
   private async runClaimed(member: string, jobJson: string): Promise<void> {
