@@ -1,3 +1,4 @@
+import type { AgentPresence } from './presence/presence.types';
 import type { ServerEvents } from './protocol';
 
 /**
@@ -12,9 +13,14 @@ export abstract class ClientNotifier {
     ...args: Parameters<ServerEvents[E]>
   ): void;
 
-  /** Every socket of each agent, as one message (one publish on a shared adapter). */
+  /**
+   * Every socket of each agent, as one message (one publish on a shared adapter) — or none when
+   * each socket their presence lists is open on this instance: those are written to directly.
+   * For figures the next message corrects (`stats:update`): a tab whose login is still being
+   * recorded is in the agent's room before it is in its presence, and is missed then.
+   */
   abstract toAgents<E extends keyof ServerEvents>(
-    agentIds: readonly string[],
+    agents: readonly Pick<AgentPresence, 'agentId' | 'socketIds'>[],
     event: E,
     ...args: Parameters<ServerEvents[E]>
   ): void;

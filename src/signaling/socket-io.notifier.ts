@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Server } from 'socket.io';
 import { ClientNotifier } from './client-notifier';
+import type { AgentPresence } from './presence/presence.types';
 import { agentRoom, ServerEvents, visitorRoom } from './protocol';
 
 /**
@@ -30,11 +31,15 @@ export class SocketIoNotifier extends ClientNotifier {
   }
 
   toAgents<E extends keyof ServerEvents>(
-    agentIds: readonly string[],
+    agents: readonly Pick<AgentPresence, 'agentId' | 'socketIds'>[],
     event: E,
     ...args: Parameters<ServerEvents[E]>
   ): void {
-    if (agentIds.length > 0) this.server?.to(agentIds.map(agentRoom)).emit(event, ...args);
+    const server = this.server;
+    if (!server || agents.length === 0) return;
+    const open = agents.flatMap((agent) => agent.socketIds.map((id) => server.sockets.sockets.get(id)));
+    if (open.every((socket) => socket !== undefined)) for (const socket of open) socket.emit(event, ...args);
+    else server.to(agents.map((agent) => agentRoom(agent.agentId))).emit(event, ...args);
   }
 
   toVisitor<E extends keyof ServerEvents>(

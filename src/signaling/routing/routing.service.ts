@@ -45,15 +45,26 @@ export class RoutingService {
   }
 
   /**
-   * The best available agent of `orgId` for `poolId` (any agent of the organisation when null),
-   * skipping `exclude`. `capacity` limits visitors per agent; ringing a call ignores it.
+   * The agent a call request of `orgId` for `poolId` rings (any agent of the organisation when
+   * null), skipping `exclude`: the best available by routing's order, whatever its visitor load
+   * (capacity limits the visitors an agent greets, not the calls it is offered).
    */
   async chooseAgent(
     orgId: string,
     poolId: string | null,
-    options: { exclude?: readonly string[]; capacity?: number } = {},
+    options: { exclude?: readonly string[] } = {},
   ): Promise<AgentPresence | null> {
-    return this.chooseAmong(await this.presence.agentsOf(orgId), poolId, options);
+    const available = availableAmong(await this.presence.agentsOf(orgId), poolId, options.exclude);
+    if (available.length === 0) return null;
+    const loads = await this.visitors.loads(available.map((agent) => agent.agentId));
+    const candidates: RoutingCandidate[] = available.map((agent) => ({
+      agentId: agent.agentId,
+      rank: this.rankOf(agent.agentId, poolId),
+      visitors: loads[agent.agentId]?.visitors ?? 0,
+      lastAssignedAt: loads[agent.agentId]?.lastAssignedAt ?? null,
+    }));
+    const chosen = selectAgent(candidates, Infinity);
+    return available.find((agent) => agent.agentId === chosen?.agentId) ?? null;
   }
 
   /**
@@ -88,48 +99,32 @@ export class RoutingService {
     if (counts && visitor.poolId !== null) this.tellPoolVisitors(agents, visitor.poolId, counts);
   }
 
-  /** One compare-and-set of the visitor's agent from this view of it; false when it lost a race. */
+  /**
+   * One assignment from this view of the visitor and its organisation's presence: the store
+   * chooses among the available agents by their loads as they are at that moment, and writes it
+   * in the same step (compare-and-set on the visitor's agent); false when it lost a race.
+   */
   private async assignAmong(
     visitor: VisitorRecord,
     agents: readonly AgentPresence[],
     options: { reason?: AssignmentReason; exclude?: readonly string[]; announce?: boolean },
   ): Promise<boolean> {
-    const agent = await this.chooseAmong(agents, visitor.poolId, {
-      exclude: options.exclude,
-      capacity: AGENT_VISITOR_CAPACITY,
-    });
-    const result = await this.visitors.assign({
+    const available = availableAmong(agents, visitor.poolId, options.exclude);
+    const result = await this.visitors.assignBest({
       visitorId: visitor.visitorId,
-      agentId: agent?.agentId ?? null,
+      candidates: available.map((agent) => ({
+        agentId: agent.agentId,
+        rank: this.rankOf(agent.agentId, visitor.poolId),
+      })),
       expectedAgentId: visitor.agentId,
       capacity: AGENT_VISITOR_CAPACITY,
       now: this.clock.now(),
     });
     if (!result) return false;
+    const agent = available.find((candidate) => candidate.agentId === result.visitor.agentId) ?? null;
     if (options.announce || result.previousAgentId !== result.visitor.agentId)
       this.tellVisitor(result.visitor, result.previousAgentId, agent, options.reason);
     return true;
-  }
-
-  private async chooseAmong(
-    agents: readonly AgentPresence[],
-    poolId: string | null,
-    options: { exclude?: readonly string[]; capacity?: number },
-  ): Promise<AgentPresence | null> {
-    const exclude = new Set(options.exclude ?? []);
-    const available = agents.filter(
-      (agent) => isAvailable(agent) && !exclude.has(agent.agentId) && servesPool(agent, poolId),
-    );
-    if (available.length === 0) return null;
-    const loads = await this.visitors.loads(available.map((agent) => agent.agentId));
-    const candidates: RoutingCandidate[] = available.map((agent) => ({
-      agentId: agent.agentId,
-      rank: this.rankOf(agent.agentId, poolId),
-      visitors: loads[agent.agentId]?.visitors ?? 0,
-      lastAssignedAt: loads[agent.agentId]?.lastAssignedAt ?? null,
-    }));
-    const chosen = selectAgent(candidates, options.capacity ?? Infinity);
-    return available.find((agent) => agent.agentId === chosen?.agentId) ?? null;
   }
 
   /** An agent left or went away: each of its visitors gets another agent or waits. */
@@ -178,14 +173,14 @@ export class RoutingService {
     poolId: string,
     counts: Readonly<Record<string, number>>,
   ): void {
-    const byFigure = new Map<number, string[]>();
+    const byFigure = new Map<number, AgentPresence[]>();
     for (const agent of agents) {
       if (!agent.pools.includes(poolId)) continue;
       const figure = countFor(agent, counts);
-      byFigure.set(figure, [...(byFigure.get(figure) ?? []), agent.agentId]);
+      byFigure.set(figure, [...(byFigure.get(figure) ?? []), agent]);
     }
-    for (const [poolVisitors, agentIds] of byFigure)
-      this.notifier.toAgents(agentIds, 'stats:update', { poolVisitors });
+    for (const [poolVisitors, sameFigure] of byFigure)
+      this.notifier.toAgents(sameFigure, 'stats:update', { poolVisitors });
   }
 
   /** Told to the socket the assignment's reply names: the session's own, as of that write. */
@@ -243,6 +238,17 @@ export class RoutingService {
 
 function countFor(agent: AgentPresence, counts: Readonly<Record<string, number>>): number {
   return agent.pools.reduce((sum, poolId) => sum + (counts[poolId] ?? 0), 0);
+}
+
+/** The agents that may take a visitor of `poolId` now, but those of `exclude`. */
+function availableAmong(
+  agents: readonly AgentPresence[],
+  poolId: string | null,
+  exclude: readonly string[] = [],
+): AgentPresence[] {
+  return agents.filter(
+    (agent) => isAvailable(agent) && !exclude.includes(agent.agentId) && servesPool(agent, poolId),
+  );
 }
 
 /** A visitor without a pool may be greeted by any agent of its organisation (PROTOCOL §3 "Pools"). */

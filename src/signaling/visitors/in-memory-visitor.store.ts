@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { selectAgent } from '../routing/agent-selection';
 import { VisitorStore } from './visitor.store';
 import type {
   AgentLoad,
+  AssignBestInput,
   AssignInput,
   AssignResult,
   RegisterVisitorInput,
@@ -74,6 +76,15 @@ export class InMemoryVisitorStore extends VisitorStore {
     }
     visitor.agentId = input.agentId;
     return Promise.resolve({ visitor: { ...visitor }, previousAgentId });
+  }
+
+  assignBest(input: AssignBestInput): Promise<AssignResult | null> {
+    const candidates = input.candidates.map((candidate) => ({
+      ...candidate,
+      ...this.load(candidate.agentId),
+    }));
+    const chosen = selectAgent(candidates, input.capacity);
+    return this.assign({ ...input, agentId: chosen?.agentId ?? null });
   }
 
   assignedTo(agentId: string): Promise<VisitorRecord[]> {

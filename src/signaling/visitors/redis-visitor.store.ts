@@ -4,6 +4,7 @@ import { RedisScript } from '../../common/redis/redis-script';
 import { VisitorStore } from './visitor.store';
 import type {
   AgentLoad,
+  AssignBestInput,
   AssignInput,
   AssignResult,
   RegisterVisitorInput,
@@ -71,9 +72,19 @@ export class RedisVisitorStore extends VisitorStore {
       capacityArgument(input.capacity),
       input.now,
     );
-    if (typeof reply !== 'string') return null;
-    const result = JSON.parse(reply) as { visitor: VisitorRecord; previousAgentId: string | null };
-    return { visitor: fromStored(result.visitor), previousAgentId: result.previousAgentId };
+    return assignResult(reply);
+  }
+
+  async assignBest(input: AssignBestInput): Promise<AssignResult | null> {
+    const reply = await this.run(
+      'assignBest',
+      input.visitorId,
+      input.candidates,
+      input.expectedAgentId,
+      capacityArgument(input.capacity),
+      input.now,
+    );
+    return assignResult(reply);
   }
 
   async assignedTo(agentId: string): Promise<VisitorRecord[]> {
@@ -123,6 +134,12 @@ export class RedisVisitorStore extends VisitorStore {
 function capacityArgument(capacity: number): number | null {
   if (Number.isFinite(capacity)) return capacity;
   return capacity === -Infinity ? 0 : null;
+}
+
+function assignResult(reply: unknown): AssignResult | null {
+  if (typeof reply !== 'string') return null;
+  const result = JSON.parse(reply) as { visitor: VisitorRecord; previousAgentId: string | null };
+  return { visitor: fromStored(result.visitor), previousAgentId: result.previousAgentId };
 }
 
 function orNull(reply: unknown): VisitorRecord | null {

@@ -171,6 +171,90 @@ export function visitorStoreContract(make: () => Promise<VisitorStoreUnderTest>)
     });
   });
 
+  describe('assignBest', () => {
+    /** Gives `agentId` `count` visitors of their own, the last one assigned at `at`. */
+    async function load(agentId: string, count: number, at: number): Promise<void> {
+      for (let i = 0; i < count; i++) {
+        const visitor = await registered();
+        await assign(visitor.visitorId, agentId, null, at);
+      }
+    }
+
+    function assignBest(
+      visitorId: string,
+      candidates: { agentId: string; rank: number }[],
+      capacity = CAPACITY,
+    ) {
+      return store.assignBest({ visitorId, candidates, expectedAgentId: null, capacity, now: 9_000 });
+    }
+
+    it('prefers the best tier, even when it is busier', async () => {
+      await load('agent_tier1', 3, 10);
+      const visitor = await registered();
+      const result = await assignBest(visitor.visitorId, [
+        { agentId: 'agent_tier2', rank: 2 },
+        { agentId: 'agent_tier1', rank: 1 },
+      ]);
+      expect(result).toEqual({ visitor: { ...visitor, agentId: 'agent_tier1' }, previousAgentId: null });
+      expect((await store.loads(['agent_tier1'])).agent_tier1).toEqual({
+        visitors: 4,
+        lastAssignedAt: 9_000,
+      });
+    });
+
+    it('within a tier: fewest visitors, then never or least recently assigned, then agent id', async () => {
+      await load('agent_busy', 2, 10);
+      await load('agent_recent', 1, 50);
+      await load('agent_earlier', 1, 20);
+      const first = await registered();
+      const tier = ['agent_busy', 'agent_recent', 'agent_earlier'].map((agentId) => ({ agentId, rank: 1 }));
+      expect((await assignBest(first.visitorId, tier))?.visitor.agentId).toBe('agent_earlier');
+      // A never-assigned agent comes before every assigned one with as many visitors.
+      const second = await registered();
+      const withNew = [...tier, { agentId: 'agent_new', rank: 1 }];
+      expect((await assignBest(second.visitorId, withNew))?.visitor.agentId).toBe('agent_new');
+      // A full tie is broken by agent id.
+      const third = await registered();
+      const twins = [
+        { agentId: 'agent_twin_b', rank: 1 },
+        { agentId: 'agent_twin_a', rank: 1 },
+      ];
+      expect((await assignBest(third.visitorId, twins))?.visitor.agentId).toBe('agent_twin_a');
+    });
+
+    it('skips candidates at capacity; with none under it the visitor waits', async () => {
+      await load('agent_full', 2, 10);
+      const visitor = await registered();
+      const full = [{ agentId: 'agent_full', rank: 1 }];
+      const result = await assignBest(visitor.visitorId, [...full, { agentId: 'agent_room', rank: 2 }], 2);
+      expect(result?.visitor.agentId).toBe('agent_room');
+      const other = await registered();
+      expect(await assignBest(other.visitorId, full, 2)).toEqual({
+        visitor: { ...other, agentId: null },
+        previousAgentId: null,
+      });
+      expect(await store.waiting('org_one')).toEqual([
+        expect.objectContaining({ visitorId: other.visitorId }),
+      ]);
+    });
+
+    it('is compare-and-set on expectedAgentId, like assign', async () => {
+      const visitor = await registered();
+      await assign(visitor.visitorId, 'agent_a', null, 1);
+      expect(await assignBest(visitor.visitorId, [{ agentId: 'agent_b', rank: 1 }])).toBeNull();
+      expect(await store.get(visitor.visitorId)).toMatchObject({ agentId: 'agent_a' });
+      expect(
+        await store.assignBest({
+          visitorId: 'visitor_nobody',
+          candidates: [],
+          expectedAgentId: null,
+          capacity: CAPACITY,
+          now: 1,
+        }),
+      ).toBeNull();
+    });
+  });
+
   describe('assign', () => {
     it('assigns a waiting visitor and records the new count and lastAssignedAt', async () => {
       const visitor = await registered();

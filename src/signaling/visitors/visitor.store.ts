@@ -1,5 +1,6 @@
 import type {
   AgentLoad,
+  AssignBestInput,
   AssignInput,
   AssignResult,
   RegisterVisitorInput,
@@ -32,6 +33,15 @@ export abstract class VisitorStore {
 
   /** Compare-and-set of the visitor's agent under the new agent's capacity; null when either check fails. */
   abstract assign(input: AssignInput): Promise<AssignResult | null>;
+
+  /**
+   * Chooses the visitor's agent among `candidates` by their loads as they are now, and assigns it
+   * in the same step (compare-and-set on `expectedAgentId` as `assign`): the lowest rank among
+   * those under `capacity`, then the fewest visitors, then the least recently assigned (never
+   * first), then the agent id — routing's order (`selectAgent`, PROTOCOL §3). With no candidate
+   * under capacity the visitor waits (agent null). Null when the compare-and-set fails.
+   */
+  abstract assignBest(input: AssignBestInput): Promise<AssignResult | null>;
 
   abstract assignedTo(agentId: string): Promise<VisitorRecord[]>;
 

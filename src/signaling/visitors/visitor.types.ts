@@ -44,6 +44,16 @@ export interface AssignInput {
   now: number;
 }
 
+/** A candidate of `assignBest`: an available agent and its priority rank in the visitor's pool. */
+export interface AssignCandidate {
+  agentId: string;
+  rank: number;
+}
+
+export interface AssignBestInput extends Omit<AssignInput, 'agentId'> {
+  candidates: readonly AssignCandidate[];
+}
+
 export interface AssignResult {
   visitor: VisitorRecord;
   previousAgentId: string | null;

@@ -40,6 +40,19 @@ local function entry(v)
   return string.format('%0' .. RANK_DIGITS .. 'd:%s', rank, v.visitorId)
 end
 
+-- Routing's order of two candidates (selectAgent): rank, visitors, last assigned (nil = never,
+-- first), agent id.
+local function before(a, b)
+  if a.rank ~= b.rank then return a.rank < b.rank end
+  if a.visitors ~= b.visitors then return a.visitors < b.visitors end
+  if a.at ~= b.at then
+    if a.at == nil then return true end
+    if b.at == nil then return false end
+    return a.at < b.at
+  end
+  return a.agentId < b.agentId
+end
+
 -- Writes the session and its waiting entry; returns its JSON.
 local function save(v)
   local raw = cjson.encode(v)
@@ -149,6 +162,24 @@ function ops.assign(visitorId, agentId, expectedAgentId, capacity, now)
   v.agentId = agentId
   save(v)
   return cjson.encode({ visitor = v, previousAgentId = previous })
+end
+
+-- assignBest(visitorId, candidates = [{ agentId, rank }], expectedAgentId, capacity, now): the
+-- candidate routing's selectAgent would choose on these loads — lowest rank under capacity, then
+-- fewest visitors, then least recently assigned (never first), then agent id — assigned as
+-- `assign` does, in the same step; none under capacity leaves the visitor waiting.
+function ops.assignBest(visitorId, candidates, expectedAgentId, capacity, now)
+  local best = nil
+  for _, candidate in ipairs(candidates) do
+    local visitors = redis.call('ZCARD', key('agent-visitors', candidate.agentId))
+    if capacity == null or visitors < capacity then
+      local raw = redis.call('GET', key('agent-assigned-at', candidate.agentId))
+      local at = raw and tonumber(raw) or nil
+      local this = { agentId = candidate.agentId, rank = candidate.rank, visitors = visitors, at = at }
+      if best == nil or before(this, best) then best = this end
+    end
+  end
+  return ops.assign(visitorId, best and best.agentId or null, expectedAgentId, capacity, now)
 end
 
 function ops.assignedTo(agentId)
