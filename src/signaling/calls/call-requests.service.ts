@@ -73,17 +73,24 @@ export class CallRequests {
       rejectedBy: [],
       passedBy: [],
     };
-    const replaced = await this.calls.putRequest(request);
-    if (replaced) await this.stopRinging(replaced);
-
     // The named agent rings only if it could have been routed this visitor: same organisation, its
     // pool, available. Otherwise routing chooses, and nothing tells the visitor why.
     const target =
       named && named.orgId === visitor.orgId && servesPool(named, visitor.poolId) && isAvailable(named)
         ? named
         : await this.routing.chooseAgent(visitor.orgId, visitor.poolId);
-    if (target) await this.ring(request, target.agentId, visitor);
-    else this.tellNoAgent(visitor, 'no_agent_available');
+    if (!target) {
+      const replaced = await this.calls.putRequest(request);
+      if (replaced) await this.stopRinging(replaced);
+      this.tellNoAgent(visitor, 'no_agent_available');
+      return { requestId: request.requestId };
+    }
+    // Stored and rung in one step. The replaced request's agent hears of it first, then the new
+    // request rings — both before anything is awaited (see `ring`).
+    const { replaced, ringing } = await this.calls.putRinging(request, target.agentId);
+    const stopped = replaced ? this.stopRinging(replaced) : null;
+    const rung = ringing ? this.rang(ringing, target.agentId, visitor) : null;
+    await Promise.all([stopped, rung]);
     return { requestId: request.requestId };
   }
 
@@ -194,16 +201,26 @@ export class CallRequests {
 
   // ── Ringing ──────────────────────────────────────────────────────────────────────────────
 
-  /**
-   * Rings `agentId` with a waiting request and starts a fresh RNA timer. `known` is the visitor as
-   * just read by the caller, if it has it.
-   */
-  private async ring(request: CallRequestRecord, agentId: string, known?: VisitorRecord): Promise<boolean> {
+  /** Rings `agentId` with a waiting request and starts a fresh RNA timer. */
+  private async ring(request: CallRequestRecord, agentId: string): Promise<boolean> {
     // Read first: nothing may be awaited between the ring and its call:incoming, or a request
     // replaced in between would reach the agent after its call:cancelled.
-    const visitor = known ?? (await this.visitors.get(request.visitorId));
+    const visitor = await this.visitors.get(request.visitorId);
     const ringing = await this.calls.ring(request.requestId, agentId);
     if (!ringing) return false;
+    await this.rang(ringing, agentId, visitor);
+    return true;
+  }
+
+  /**
+   * A request that rings `agentId` now: the agent's `call:incoming`, sent before anything is
+   * awaited, and a fresh RNA timer.
+   */
+  private async rang(
+    ringing: CallRequestRecord,
+    agentId: string,
+    visitor: VisitorRecord | null,
+  ): Promise<void> {
     this.notifier.toAgent(agentId, 'call:incoming', {
       request: requestView(ringing, agentId),
       visitor: visitor
@@ -221,7 +238,6 @@ export class CallRequests {
       agentId,
       seq: ringing.ringSeq,
     });
-    return true;
   }
 
   /**
@@ -258,9 +274,10 @@ export class CallRequests {
 
   /** A request that stopped ringing for good (withdrawn or replaced): its agent is told. */
   private async stopRinging(request: CallRequestRecord): Promise<void> {
-    await this.scheduler.cancel(rnaKey(request.requestId));
+    // Told before anything is awaited: a caller may ring a new request right after.
     if (request.agentId)
       this.notifier.toAgent(request.agentId, 'call:cancelled', { requestId: request.requestId });
+    await this.scheduler.cancel(rnaKey(request.requestId));
   }
 
   private tellNoAgent(visitor: VisitorRecord, reason: AssignmentReason): void {

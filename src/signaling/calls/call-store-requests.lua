@@ -124,6 +124,14 @@ function ops.ring(requestId, agentId)
   return raw
 end
 
+-- putRinging(raw, agentId): put, then ring the new request at agentId, in one step.
+-- Returns { replaced request or false, ringing request or false }.
+function ops.putRinging(raw, agentId)
+  local replaced = ops.put(raw)
+  local ringing = ops.ring(cjson.decode(raw).requestId, agentId)
+  return { replaced or false, ringing or false }
+end
+
 -- release(requestId, agentId, 'rejected' | 'passed'): only from the agent it rings.
 function ops.release(requestId, agentId, why)
   local _, request = load(requestId)

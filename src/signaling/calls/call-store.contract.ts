@@ -110,6 +110,30 @@ export function callStoreContract(make: () => Promise<CallStoreFixture>): void {
     });
   });
 
+  describe('putRinging', () => {
+    it('stores the request ringing the agent; the first one of a visitor replaces nothing', async () => {
+      const stored = request();
+      const { replaced, ringing: rung } = await store.putRinging(stored, 'agent_a');
+      expect(replaced).toBeNull();
+      expect(rung).toEqual({ ...stored, agentId: 'agent_a', ringSeq: 1 });
+      expect(await store.getRequest(stored.requestId)).toEqual(rung);
+      expect(await store.ringing('agent_a')).toEqual([rung]);
+      expect(await store.waitingRequests('org_one')).toEqual([]);
+      expect(await store.requestOfVisitor(stored.visitorId)).toEqual(rung);
+    });
+
+    it("replaces the visitor's previous request, returned as it was", async () => {
+      const previous = await ringing('agent_a', { visitorId: 'visitor_v' });
+      const next = request({ visitorId: 'visitor_v' });
+      const result = await store.putRinging(next, 'agent_b');
+      expect(result).toEqual({ replaced: previous, ringing: { ...next, agentId: 'agent_b', ringSeq: 1 } });
+      expect(await store.getRequest(previous.requestId)).toBeNull();
+      expect(await store.ringing('agent_a')).toEqual([]);
+      expect(await store.ringing('agent_b')).toEqual([result.ringing]);
+      expect(await store.counts()).toEqual({ requests: 1, calls: 0 });
+    });
+  });
+
   describe('ring', () => {
     it('rings an agent only while the request rings nobody, bumping ringSeq', async () => {
       const stored = request();

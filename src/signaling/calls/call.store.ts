@@ -12,6 +12,15 @@ export abstract class CallStore {
   /** Stores a new request; the visitor's previous pending request, if any, is removed and returned. */
   abstract putRequest(request: CallRequestRecord): Promise<CallRequestRecord | null>;
 
+  /**
+   * `putRequest`, then `ring` the new request at `agentId`, in one step (nothing can ring it in
+   * between): the replaced request, and the request as it rings.
+   */
+  abstract putRinging(
+    request: CallRequestRecord,
+    agentId: string,
+  ): Promise<{ replaced: CallRequestRecord | null; ringing: CallRequestRecord | null }>;
+
   abstract getRequest(requestId: string): Promise<CallRequestRecord | null>;
 
   /** Rings `agentId` with the request if it is waiting (ringing nobody). */

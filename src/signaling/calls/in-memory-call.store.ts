@@ -9,10 +9,19 @@ export class InMemoryCallStore extends CallStore {
   private readonly calls = new Map<string, CallRecord>();
 
   putRequest(request: CallRequestRecord): Promise<CallRequestRecord | null> {
-    const previous = [...this.requests.values()].find((r) => r.visitorId === request.visitorId);
-    if (previous) this.requests.delete(previous.requestId);
-    this.requests.set(request.requestId, cloneRequest(request));
-    return Promise.resolve(previous ? cloneRequest(previous) : null);
+    return requestOrNull(this.put(request));
+  }
+
+  putRinging(
+    request: CallRequestRecord,
+    agentId: string,
+  ): Promise<{ replaced: CallRequestRecord | null; ringing: CallRequestRecord | null }> {
+    const replaced = this.put(request);
+    const ringing = this.ringNow(request.requestId, agentId);
+    return Promise.resolve({
+      replaced: replaced ? cloneRequest(replaced) : null,
+      ringing: ringing ? cloneRequest(ringing) : null,
+    });
   }
 
   getRequest(requestId: string): Promise<CallRequestRecord | null> {
@@ -20,11 +29,23 @@ export class InMemoryCallStore extends CallStore {
   }
 
   ring(requestId: string, agentId: string): Promise<CallRequestRecord | null> {
+    return requestOrNull(this.ringNow(requestId, agentId));
+  }
+
+  /** The visitor's previous request, which the new one replaces. */
+  private put(request: CallRequestRecord): CallRequestRecord | undefined {
+    const previous = [...this.requests.values()].find((r) => r.visitorId === request.visitorId);
+    if (previous) this.requests.delete(previous.requestId);
+    this.requests.set(request.requestId, cloneRequest(request));
+    return previous;
+  }
+
+  private ringNow(requestId: string, agentId: string): CallRequestRecord | undefined {
     const request = this.requests.get(requestId);
-    if (!request || request.agentId !== null) return requestOrNull(undefined);
+    if (!request || request.agentId !== null) return undefined;
     request.agentId = agentId;
     request.ringSeq += 1;
-    return requestOrNull(request);
+    return request;
   }
 
   release(requestId: string, agentId: string, why: RingRelease): Promise<CallRequestRecord | null> {

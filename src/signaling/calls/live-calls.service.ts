@@ -151,10 +151,13 @@ export class LiveCalls implements OnModuleInit {
       visitor: visitorView(visitor),
       reconnectToken: agentToken.token,
     });
-    this.notifier.toAgentExcept(agent.agentId, agent.socketId, 'call:cancelled', {
-      requestId,
-      reason: 'answered_elsewhere',
-    });
+    // The agent's other tabs as its presence knows them (a tab rung is in it well before anyone
+    // answers): most agents have one tab, and then nothing is published for nobody.
+    if (entered.socketIds.some((socketId) => socketId !== agent.socketId))
+      this.notifier.toAgentExcept(agent.agentId, agent.socketId, 'call:cancelled', {
+        requestId,
+        reason: 'answered_elsewhere',
+      });
     const maxMs = organizationOf(this.directory, call.orgId).maxCallDurationMinutes * 60_000;
     await Promise.all([
       this.scheduler.deadline<CallDeadline>(MAX_DURATION, call.callId, maxMs, { callId: call.callId }),

@@ -40,6 +40,17 @@ export class RedisCallStore extends CallStore {
     return toRequest(await this.requests('put', JSON.stringify(request)));
   }
 
+  async putRinging(
+    request: CallRequestRecord,
+    agentId: string,
+  ): Promise<{ replaced: CallRequestRecord | null; ringing: CallRequestRecord | null }> {
+    const [replaced, ringing] = (await this.requests('putRinging', JSON.stringify(request), agentId)) as [
+      string | null,
+      string | null,
+    ];
+    return { replaced: toRequest(replaced), ringing: toRequest(ringing) };
+  }
+
   async getRequest(requestId: string): Promise<CallRequestRecord | null> {
     return toRequest(await this.connections.command.get(this.connections.key('request', requestId)));
   }

@@ -168,9 +168,9 @@ export class PresenceService implements OnApplicationBootstrap {
     });
   }
 
-  /** One call at a time, and only from `idle`: false otherwise (or without a presence). */
-  async enterCall(agentId: string, visitorId: string, now = Date.now()): Promise<boolean> {
-    return (await this.store.enterCall(agentId, visitorId, now)) !== null;
+  /** One call at a time, and only from `idle`: the presence in the call, or null (or without one). */
+  enterCall(agentId: string, visitorId: string, now = Date.now()): Promise<AgentPresence | null> {
+    return this.store.enterCall(agentId, visitorId, now);
   }
 
   /** Back in the call it reconnected to; false when the agent took another call meanwhile. */
