@@ -21,18 +21,22 @@ describe('call:accept when its claim fails (e2e)', () => {
   beforeEach(async () => {
     app = await startSignalingApp();
   });
+
+  /** a1 online, a visitor joined, its request ringing a1; the app's real call store. */
+  async function ringing() {
+    const agent = await agentOnline(app, 'a1');
+    const visitor = await joinVisitor(app);
+    const requestId = await requestCall(visitor, agent.agentId);
+    await expectIncoming(agent, requestId, visitor.visitorId);
+    return { agent, visitor, requestId, store: app.app.get(CallStore) };
+  }
   afterEach(async () => {
     jest.restoreAllMocks();
     await app.close();
   });
 
   it('a claim that fails before writing answers INTERNAL_ERROR and leaves the agent free to accept again', async () => {
-    const agent = await agentOnline(app, 'a1');
-    const visitor = await joinVisitor(app);
-    const requestId = await requestCall(visitor, agent.agentId);
-    await expectIncoming(agent, requestId, visitor.visitorId);
-
-    const store = app.app.get(CallStore);
+    const { agent, visitor, requestId, store } = await ringing();
     jest.spyOn(store, 'claim').mockRejectedValueOnce(new Error('Connection is closed.'));
     const failed = await ack<{ success: boolean; error: { code: string } }>(agent.socket, 'call:accept', {
       requestId,
@@ -51,12 +55,7 @@ describe('call:accept when its claim fails (e2e)', () => {
   });
 
   it('a claim whose reply is lost after it wrote goes on: the call it stored starts', async () => {
-    const agent = await agentOnline(app, 'a1');
-    const visitor = await joinVisitor(app);
-    const requestId = await requestCall(visitor, agent.agentId);
-    await expectIncoming(agent, requestId, visitor.visitorId);
-
-    const store = app.app.get(CallStore);
+    const { agent, visitor, requestId, store } = await ringing();
     const claim = store.claim.bind(store);
     jest.spyOn(store, 'claim').mockImplementationOnce(async (...args) => {
       await claim(...args);

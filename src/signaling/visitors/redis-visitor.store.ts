@@ -63,28 +63,32 @@ export class RedisVisitorStore extends VisitorStore {
     return orNull(await this.run('hold', visitorId, socketId));
   }
 
-  async assign(input: AssignInput): Promise<AssignResult | null> {
-    const reply = await this.run(
-      'assign',
-      input.visitorId,
-      input.agentId,
-      input.expectedAgentId,
-      capacityArgument(input.capacity),
-      input.now,
-    );
-    return assignResult(reply);
+  assign(input: AssignInput): Promise<AssignResult | null> {
+    return this.runAssign('assign', input.agentId, input);
   }
 
-  async assignBest(input: AssignBestInput): Promise<AssignResult | null> {
+  assignBest(input: AssignBestInput): Promise<AssignResult | null> {
+    return this.runAssign('assignBest', input.candidates, input);
+  }
+
+  /** `assign` (to one agent) and `assignBest` (among candidates) take the same arguments but that one. */
+  private async runAssign(
+    operation: 'assign' | 'assignBest',
+    choice: unknown,
+    input: Omit<AssignInput, 'agentId'>,
+  ): Promise<AssignResult | null> {
+    const capacity = capacityArgument(input.capacity);
     const reply = await this.run(
-      'assignBest',
+      operation,
       input.visitorId,
-      input.candidates,
+      choice,
       input.expectedAgentId,
-      capacityArgument(input.capacity),
+      capacity,
       input.now,
     );
-    return assignResult(reply);
+    if (typeof reply !== 'string') return null;
+    const result = JSON.parse(reply) as { visitor: VisitorRecord; previousAgentId: string | null };
+    return { visitor: fromStored(result.visitor), previousAgentId: result.previousAgentId };
   }
 
   async assignedTo(agentId: string): Promise<VisitorRecord[]> {
@@ -134,12 +138,6 @@ export class RedisVisitorStore extends VisitorStore {
 function capacityArgument(capacity: number): number | null {
   if (Number.isFinite(capacity)) return capacity;
   return capacity === -Infinity ? 0 : null;
-}
-
-function assignResult(reply: unknown): AssignResult | null {
-  if (typeof reply !== 'string') return null;
-  const result = JSON.parse(reply) as { visitor: VisitorRecord; previousAgentId: string | null };
-  return { visitor: fromStored(result.visitor), previousAgentId: result.previousAgentId };
 }
 
 function orNull(reply: unknown): VisitorRecord | null {
