@@ -89,6 +89,16 @@ describeOnRedis('RedisScheduler: deadlines fire once cluster-wide', () => {
     expect(fired.map((entry) => entry.payload)).toEqual([{ n: 5 }]);
   });
 
+  it('a deadline set in place of another cancels that one everywhere, in the same step', async () => {
+    const a = await instance('a');
+    const b = await instance('b');
+    await a.deadline('test:job', 'ring', 150, { n: 9 });
+    await b.deadline('test:job', 'call', 250, { n: 10 }, { replacing: 'test:job:ring' });
+    await sleep(700);
+    expect(fired.map((entry) => entry.payload)).toEqual([{ n: 10 }]);
+    expect(await space.client.hlen(`${space.prefix}deadline-jobs`)).toBe(0);
+  });
+
   it('fires many deadlines, each exactly once, when they are due together', async () => {
     const instances = [await instance('a'), await instance('b')];
     await Promise.all(

@@ -54,9 +54,20 @@ export class Scheduler implements OnApplicationShutdown {
     this.handlers.set(kind, handler as DeadlineHandler<never>);
   }
 
-  /** Runs the `kind` handler with `payload` after `delayMs`, under the key `kind:id`. */
-  deadline<P>(kind: string, id: string, delayMs: number, payload: P): Promise<void> {
+  /**
+   * Runs the `kind` handler with `payload` after `delayMs`, under the key `kind:id`. With
+   * `replacing`, the deadline of that key is cancelled in the same step (a call's duration timer
+   * taking over from its request's ring timer).
+   */
+  deadline<P>(
+    kind: string,
+    id: string,
+    delayMs: number,
+    payload: P,
+    options: { replacing?: string } = {},
+  ): Promise<void> {
     this.handlerOf(kind);
+    if (options.replacing !== undefined) void this.cancel(options.replacing);
     const key = deadlineKey(kind, id);
     this.schedule(key, delayMs, () => this.handlerOf<P>(kind)(payload));
     return Promise.resolve();

@@ -60,16 +60,25 @@ export class RedisScheduler extends Scheduler implements OnApplicationBootstrap,
     this.poller.unref();
   }
 
-  override async deadline<P>(kind: string, id: string, delayMs: number, payload: P): Promise<void> {
+  override async deadline<P>(
+    kind: string,
+    id: string,
+    delayMs: number,
+    payload: P,
+    options: { replacing?: string } = {},
+  ): Promise<void> {
     this.handlerOf(kind);
     const member = deadlineKey(kind, id);
     const job: Job = { kind, payload };
     const delay = Math.max(0, Math.round(delayMs));
+    // The replaced deadline goes in the same script (one round trip), its local timer here.
+    if (options.replacing !== undefined) await super.cancel(options.replacing);
     await SET.run(this.connections.command, this.keys, [
       member,
       delay,
       JSON.stringify(job),
       Math.max(KEY_TTL_MS, delay + KEY_TTL_MS),
+      ...(options.replacing !== undefined ? [options.replacing] : []),
     ]);
     // The fast path: claim it here when it falls due (the poll is the fallback).
     this.schedule(member, delay, async () => {

@@ -136,20 +136,6 @@ export class CallRequests {
     return this.calls.claim(requestId, call.agentId, call);
   }
 
-  /**
-   * After a claim: the request's ring timer stops, and whatever else rang the agent (busy now)
-   * goes to someone else — side by side, as neither depends on the other.
-   */
-  async answered(requestId: string, agentId: string): Promise<void> {
-    await Promise.all([
-      // Best effort: a ring-no-answer that still fires finds no request and does nothing.
-      this.scheduler.cancel(rnaKey(requestId)).catch((error: Error) => {
-        this.logger.warn(`ring timer of ${requestId} not cancelled: ${error?.message}`);
-      }),
-      this.passRingsOf(agentId, 'agent_busy'),
-    ]);
-  }
-
   /** `call:reject`: re-routed to another agent (never the rejecter again); the visitor is told. */
   async reject(agent: AgentSpeaker, requestId: string, reason?: string): Promise<void> {
     const request = await this.calls.getRequest(requestId);

@@ -22,6 +22,7 @@ import {
   maxDurationKey,
   organizationOf,
   reconnectKey,
+  rnaKey,
 } from './call-deadlines';
 import { callView, logEntry, visitorView } from './call-views';
 import { CallStore } from './call.store';
@@ -159,9 +160,17 @@ export class LiveCalls implements OnModuleInit {
         reason: 'answered_elsewhere',
       });
     const maxMs = organizationOf(this.directory, call.orgId).maxCallDurationMinutes * 60_000;
+    // The call's duration timer replaces the request's ring timer, in one step; whatever else
+    // rang the agent (busy now) goes to someone else.
     await Promise.all([
-      this.scheduler.deadline<CallDeadline>(MAX_DURATION, call.callId, maxMs, { callId: call.callId }),
-      this.requests.answered(requestId, agent.agentId),
+      this.scheduler.deadline<CallDeadline>(
+        MAX_DURATION,
+        call.callId,
+        maxMs,
+        { callId: call.callId },
+        { replacing: rnaKey(requestId) },
+      ),
+      this.requests.passRingsOf(agent.agentId, 'agent_busy'),
     ]);
     return { callId: call.callId };
   }
