@@ -59,17 +59,28 @@ export class Scheduler implements OnApplicationShutdown {
    * `replacing`, the deadline of that key is cancelled in the same step (a call's duration timer
    * taking over from its request's ring timer).
    */
-  deadline<P>(
+  async deadline<P>(
     kind: string,
     id: string,
     delayMs: number,
     payload: P,
     options: { replacing?: string } = {},
   ): Promise<void> {
+    // An unknown kind rejects (as everything else a deadline can fail with does).
     this.handlerOf(kind);
-    if (options.replacing !== undefined) void this.cancel(options.replacing);
-    const key = deadlineKey(kind, id);
-    this.schedule(key, delayMs, () => this.handlerOf<P>(kind)(payload));
+    return this.arm(deadlineKey(kind, id), kind, Math.max(0, delayMs), payload, options.replacing);
+  }
+
+  /** Stores a deadline of a known kind under `key`, in place of `replacing` if given: here, a timer. */
+  protected arm(
+    key: string,
+    kind: string,
+    delayMs: number,
+    payload: unknown,
+    replacing: string | undefined,
+  ): Promise<void> {
+    if (replacing !== undefined) void this.cancel(replacing);
+    this.schedule(key, delayMs, () => this.handlerOf(kind)(payload as never));
     return Promise.resolve();
   }
 

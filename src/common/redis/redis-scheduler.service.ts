@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { deadlineKey, Scheduler } from '../scheduler.service';
+import { Scheduler } from '../scheduler.service';
 import { RedisConnections } from './redis-connections.service';
 import { RedisScript } from './redis-script';
 
@@ -60,25 +60,23 @@ export class RedisScheduler extends Scheduler implements OnApplicationBootstrap,
     this.poller.unref();
   }
 
-  override async deadline<P>(
+  /** The deadline in Redis (and the one it replaces cancelled in the same script), then the fast path. */
+  protected override async arm(
+    member: string,
     kind: string,
-    id: string,
     delayMs: number,
-    payload: P,
-    options: { replacing?: string } = {},
+    payload: unknown,
+    replacing: string | undefined,
   ): Promise<void> {
-    this.handlerOf(kind);
-    const member = deadlineKey(kind, id);
     const job: Job = { kind, payload };
-    const delay = Math.max(0, Math.round(delayMs));
-    // The replaced deadline goes in the same script (one round trip), its local timer here.
-    if (options.replacing !== undefined) await super.cancel(options.replacing);
+    const delay = Math.round(delayMs);
+    if (replacing !== undefined) await super.cancel(replacing);
     await SET.run(this.connections.command, this.keys, [
       member,
       delay,
       JSON.stringify(job),
       Math.max(KEY_TTL_MS, delay + KEY_TTL_MS),
-      ...(options.replacing !== undefined ? [options.replacing] : []),
+      ...(replacing !== undefined ? [replacing] : []),
     ]);
     // The fast path: claim it here when it falls due (the poll is the fallback).
     this.schedule(member, delay, async () => {
